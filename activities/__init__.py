@@ -1,0 +1,1 @@
+"""Thin Durable activity functions: each unpacks its input and calls shared/."""

@@ -1,0 +1,1 @@
+"""Local Salesforce org and Dataverse environment speaking the real APIs."""

@@ -1,0 +1,1 @@
+"""Pieces both emulators share: serving on loopback, TLS certificates."""

@@ -1,0 +1,1 @@
+"""Deterministic Durable orchestrators: migrate, delta, rollback."""

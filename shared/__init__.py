@@ -1,0 +1,1 @@
+"""The engine: plain Python, importable without azure.functions."""
