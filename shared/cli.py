@@ -14,6 +14,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from shared.errors import MigrationError
 
@@ -48,27 +49,18 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; map engine errors to their exit codes with one clear message."""
+    """Run the CLI; map engine errors to their exit codes with one clear message.
+
+    Usage errors are click's own (exit code 2); ``SystemExit`` from click propagates.
+    """
     try:
-        app(args=argv, prog_name="migrate", standalone_mode=False)
+        app(args=argv, prog_name="migrate")
     except MigrationError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         return exc.exit_code
-    except typer.Exit as exc:
-        return int(exc.exit_code or 0)
-    except typer.Abort:
-        err_console.print("aborted")
-        return 130
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
-    except Exception as exc:  # click usage errors surface here in non-standalone mode
-        from click.exceptions import ClickException
-
-        if isinstance(exc, ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
     return 0
 
 

@@ -228,7 +228,7 @@ def _describe(errors: list[Any], env: Mapping[str, str]) -> list[str]:
             problems.append(f"{key}: required setting is missing{origin}")
             continue
         shown = "<secret>" if _looks_secret(key) else repr(value)
-        problems.append(f"{key}: {shown} is not valid{origin}: expected {err['msg'].lower()}")
+        problems.append(f"{key}: {shown} is not valid{origin}: {err['msg']}")
     return problems
 
 
@@ -270,3 +270,23 @@ def load_settings(
         raise ConfigError(
             _describe(exc.errors(), os.environ), source=str(config_file) if config_file else None
         ) from None
+
+
+def render_reference() -> str:
+    """The settings table of docs/configuration.md, generated from the models above."""
+    lines = ["| Setting | Default | Environment variable | Meaning |", "|---|---|---|---|"]
+    for section, top in Settings.model_fields.items():
+        model = top.annotation
+        assert isinstance(model, type) and issubclass(model, BaseModel)
+        for key, field in model.model_fields.items():
+            default = field.get_default(call_default_factory=True)
+            shown = "(secret)" if _looks_secret(f"{section}.{key}") and default is None else default
+            shown = "—" if shown is None else shown
+            env = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
+            meaning = (field.description or "").replace("|", "\\|")
+            lines.append(f"| `{section}.{key}` | `{shown}` | `{env}` | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_reference(), end="")

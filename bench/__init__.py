@@ -1,0 +1,1 @@
+"""Benchmarks: make bench / make bench-full. Results in docs/BENCHMARKS.md."""
