@@ -1,0 +1,47 @@
+"""``make bench`` / ``make bench-full``: run every benchmark script in turn.
+
+Each ``bench/<name>.py`` is a module runnable as ``python -m bench.<name>`` that accepts
+``--quick`` (a few minutes in all) or ``--full`` and writes ``bench/results/<date>-<name>.json``.
+Results are summarised by hand in docs/BENCHMARKS.md with the machine, command and date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ORDER = [
+    "transform",
+    "generate_org",
+    "salesforce_emulator",
+    "extract",
+    "dataverse_emulator",
+    "load",
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="a few minutes in all (default)")
+    mode.add_argument("--full", action="store_true", help="every scale, up to 1M records")
+    parser.add_argument("names", nargs="*", help="run only these benchmarks")
+    args = parser.parse_args()
+    flag = "--full" if args.full else "--quick"
+    names = args.names or [n for n in ORDER if (HERE / f"{n}.py").exists()]
+    failures = 0
+    for name in names:
+        started = time.monotonic()
+        print(f"== bench.{name} {flag}", flush=True)
+        code = subprocess.call([sys.executable, "-m", f"bench.{name}", flag], cwd=HERE.parent)
+        print(f"== bench.{name}: exit {code} in {time.monotonic() - started:.0f}s", flush=True)
+        failures += code != 0
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
