@@ -42,9 +42,13 @@ ORCHESTRATOR = "migrate"
 def registry() -> FunctionRegistry:
     """Every orchestrator and activity the local host can run."""
     from activities.migration import bp as migration_activities
+    from activities.rollback import bp as rollback_activities
     from orchestrators.migrate import bp as migrate_bp
+    from orchestrators.rollback import bp as rollback_bp
 
-    return FunctionRegistry.from_blueprints([migrate_bp, migration_activities])
+    return FunctionRegistry.from_blueprints(
+        [migrate_bp, migration_activities, rollback_bp, rollback_activities]
+    )
 
 
 class ProgressView:
@@ -68,7 +72,7 @@ class ProgressView:
         table = Table(title=f"run {self.run_id} — {main.get('step', 'starting')}", expand=False)
         for col in ("object", "pass", "batches", "written", "quarantined", "throttled", "rec/s"):
             table.add_column(col, justify="right" if col != "object" else "left")
-        for instance, status in sorted(statuses.items()):
+        for _instance, status in sorted(statuses.items()):
             custom = status.get("customStatus") or {}
             if "entry" not in custom:
                 continue
@@ -113,25 +117,37 @@ def start_local_run(
             "host": "local",
         },
     )
-    return run_id, drive(settings, run_id, workers=workers, new=True, quiet=quiet)
+    payload = {"run_id": run_id, "require_approval": False}
+    return run_id, drive(
+        settings, run_id, workers=workers, start=(ORCHESTRATOR, payload), quiet=quiet
+    )
 
 
 def drive(
-    settings: Settings, run_id: str, *, workers: int, new: bool, quiet: bool = False
+    settings: Settings,
+    run_id: str,
+    *,
+    workers: int,
+    start: tuple[str, dict[str, Any]] | None = None,
+    quiet: bool = False,
 ) -> InstanceResult:
-    """Run (or resume) the migrate orchestrator of ``run_id`` until it ends or is stopped."""
+    """Run (``start`` = orchestrator and input) or resume the instance ``run_id`` to its end."""
     stage = open_stage(settings)
     rt.install(rt.Runtime(settings=settings, stage=stage, local_reports=True))
     view = ProgressView(run_id)
     stop = threading.Event()
-    host = LocalHost(stage, run_id, registry(), max_workers=workers, on_status=view.update, stop=stop)
-    if new:
-        host.start(ORCHESTRATOR, run_id, {"run_id": run_id, "require_approval": False})
+    host = LocalHost(
+        stage, run_id, registry(), max_workers=workers, on_status=view.update, stop=stop
+    )
+    if start is not None:
+        host.start(start[0], run_id, start[1])
 
     def on_sigint(_sig: int, _frame: FrameType | None) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
-        console.print("stopping: waiting for activities in flight to finish (Ctrl-C again to abort)")
+        console.print(
+            "stopping: waiting for activities in flight to finish (Ctrl-C again to abort)"
+        )
         stop.set()
 
     previous = signal.signal(signal.SIGINT, on_sigint) if _main_thread() else None
@@ -209,9 +225,11 @@ def resume(
     record = read_run_record(workdir, run_id)
     config_file = config or (Path(record["config_file"]) if record.get("config_file") else None)
     if config_file is not None and not config_file.exists():
-        raise ConfigError([f"config file {config_file} of run {run_id} no longer exists: pass --config"])
+        raise ConfigError(
+            [f"config file {config_file} of run {run_id} no longer exists: pass --config"]
+        )
     settings = _settings(config_file, {"run": {"workdir": str(workdir)}})
-    result = drive(settings, run_id, workers=workers, new=False)
+    result = drive(settings, run_id, workers=workers)
     raise typer.Exit(report_outcome(settings, run_id, result))
 
 
@@ -245,3 +263,42 @@ def status(
         view.update(s["instanceId"], s)
     out.print(view.render())
     out.print(f"reports: {reports_dir(workdir, run_id)}")
+
+
+def rollback(
+    run_id: Annotated[str, typer.Argument(help="The run to undo.")],
+    workdir: Annotated[Path, typer.Option(help="Work directory the run was started in.")] = Path(
+        "work"
+    ),
+    config: Annotated[
+        Path | None, typer.Option(help="Config file (default: the one the run started with).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Decide and report, change nothing.")
+    ] = False,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Activities at once.")] = 4,
+) -> None:
+    """Undo a run: delete what it created, restore what it changed, keep what people edited."""
+    record = read_run_record(workdir, run_id)
+    config_file = config or (Path(record["config_file"]) if record.get("config_file") else None)
+    settings = _settings(config_file, {"run": {"workdir": str(workdir)}})
+    rollback_id = f"{run_id}.rollback" + ("-dry-run" if dry_run else "")
+    stage = open_stage(settings)
+    fresh = not stage.list_keys(f"{rollback_id}/history/")
+    payload = {"run_id": rollback_id, "target_run_id": run_id, "dry_run": dry_run}
+    if dry_run and not fresh:  # a dry run always looks at the target as it is now
+        for key in stage.list_keys(f"{rollback_id}/"):
+            stage.delete(key)
+        fresh = True
+    result = drive(
+        settings, rollback_id, workers=workers, start=("rollback", payload) if fresh else None
+    )
+    if result.runtime_status != "Completed":
+        raise typer.Exit(report_outcome(settings, rollback_id, result))
+    output = result.output or {}
+    console.print(
+        f"rollback of {run_id}{' (dry run)' if dry_run else ''}: {output.get('status')} — "
+        f"{output.get('counts')}; kept (changed by people since the load): {output.get('kept')}. "
+        f"Report: {output.get('report')}"
+    )
+    raise typer.Exit(0 if output.get("status") == "completed" else 1)

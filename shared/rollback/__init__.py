@@ -1,0 +1,1 @@
+"""Rollback: undo exactly what a run did, from its write-ahead journal."""

@@ -1,0 +1,141 @@
+"""Decide, row by row, how to undo one journal entry. Pure: no I/O.
+
+For every id the entry journalled, the current row (or its absence) decides the outcome:
+
+- created by the run, still there, last modified by the migration's identity → **delete**;
+- had a pre-image, last modified by the migration's identity → **restore** the pre-image of
+  exactly the columns the run wrote (lookups re-bound, cleared ones set to null);
+- already equal to its pre-image → **already_restored** (a rerun of the rollback);
+- gone → **already_gone**;
+- last modified by anyone else → **kept**: a person changed it after the load; it is never
+  overwritten or deleted, and the report lists it.
+
+Every write is sent with ``If-Match`` on the ETag read here, so a change made between this
+read and the write is also kept (412) rather than overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from shared.dataverse.journal import JournalEntry
+
+Outcome = Literal["delete", "restore", "already_restored", "already_gone", "kept"]
+NAV_ANNOTATION = "@Microsoft.Dynamics.CRM.associatednavigationproperty"
+TABLE_ANNOTATION = "@Microsoft.Dynamics.CRM.lookuplogicalname"
+_BIND = "@odata.bind"
+
+
+@dataclass(frozen=True)
+class RowAction:
+    """What to do with one row of one entry, and why."""
+
+    id: str
+    outcome: Outcome
+    etag: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+
+
+def _lookup_pre_image(values: Mapping[str, Any], nav: str) -> tuple[bool, str | None, str | None]:
+    """Find the ``_x_value`` whose navigation annotation is ``nav``: (found, table, id)."""
+    for key, value in values.items():
+        if key.endswith(NAV_ANNOTATION) and value == nav:
+            column = key.removesuffix(NAV_ANNOTATION)
+            return True, values.get(column + TABLE_ANNOTATION), values.get(column)
+    return False, None, None
+
+
+def restore_payload(
+    columns: Iterable[str], pre_image: Mapping[str, Any], entity_sets: Mapping[str, str]
+) -> dict[str, Any]:
+    """The PATCH body that puts back the pre-image of the columns the run wrote.
+
+    ``columns`` are the payload keys the run sent (plain columns and ``nav@odata.bind``);
+    a lookup the row did not have before is cleared with ``nav@odata.bind: null`` (the
+    documented way to disassociate a single-valued navigation property).
+    """
+    values: Mapping[str, Any] = pre_image.get("values", {})
+    body: dict[str, Any] = {}
+    for col in columns:
+        if col.endswith(_BIND):
+            nav = col.removesuffix(_BIND)
+            found, table, target = _lookup_pre_image(values, nav)
+            if found and table and target:
+                body[col] = f"/{entity_sets[table]}({target})"
+            else:
+                body[col] = None
+        elif "@" in col or col.startswith("_"):
+            continue
+        else:
+            body[col] = values.get(col)
+    return body
+
+
+def _equal(current: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
+    for key, want in body.items():
+        if key.endswith(_BIND):
+            nav = key.removesuffix(_BIND)
+            found, _table, target = _lookup_pre_image(current, nav)
+            have = None if not found or target is None else str(target).lower()
+            wanted = None if want is None else str(want).rsplit("(", 1)[1].rstrip(")").lower()
+            if have != wanted:
+                return False
+        elif current.get(key) != want:
+            return False
+    return True
+
+
+def plan_entry(
+    entry: JournalEntry,
+    current: Mapping[str, Mapping[str, Any]],
+    *,
+    migration_users: set[str],
+    created_by_run: set[str],
+    entity_sets: Mapping[str, str],
+) -> list[RowAction]:
+    """How to undo one journal entry, given the rows as they are now.
+
+    Args:
+        entry: The journal entry.
+        current: ``{id: row}`` of the entry's ids that exist now (lower-case ids), each with
+            ``@odata.etag`` and ``_modifiedby_value``.
+        migration_users: systemuser ids the migration (and its rollback) wrote as.
+        created_by_run: Every id any entry of the run created: those are deleted in the
+            rows step, so link and state entries do not restore them first.
+        entity_sets: Logical table name → entity set, to re-bind lookups.
+    """
+    actions: list[RowAction] = []
+    for rid in entry.created:
+        row = current.get(rid.lower())
+        if row is None:
+            actions.append(RowAction(rid, "already_gone"))
+        elif str(row.get("_modifiedby_value", "")).lower() not in migration_users:
+            actions.append(
+                RowAction(
+                    rid, "kept", reason=f"changed after the load by {row.get('_modifiedby_value')}"
+                )
+            )
+        else:
+            actions.append(RowAction(rid, "delete", etag=row.get("@odata.etag")))
+    for rid, pre in sorted(entry.pre_images.items()):
+        if rid.lower() in created_by_run:
+            continue
+        row = current.get(rid.lower())
+        if row is None:
+            actions.append(RowAction(rid, "already_gone", reason="deleted after the load"))
+            continue
+        body = restore_payload(entry.columns, pre, entity_sets)
+        if _equal(row, body):
+            actions.append(RowAction(rid, "already_restored"))
+        elif str(row.get("_modifiedby_value", "")).lower() not in migration_users:
+            actions.append(
+                RowAction(
+                    rid, "kept", reason=f"changed after the load by {row.get('_modifiedby_value')}"
+                )
+            )
+        else:
+            actions.append(RowAction(rid, "restore", etag=row.get("@odata.etag"), payload=body))
+    return actions
