@@ -1,0 +1,251 @@
+"""Note bodies (inline and chunked, measured on Base64) and activities closed after creation."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from typing import Any
+
+import httpx
+
+from emulators.dataverse.testing import DataverseEndpoint
+from shared.dataverse.context import LoadContext
+from shared.dataverse.files import base64_size
+from shared.dataverse.journal import pre_image, read_run_journal
+from shared.dataverse.load import BatchRef, load_batch, quarantine_key
+from shared.ids import derived_id
+from shared.rows import FileRef, Rejection, TargetRow
+from shared.stage.keys import file_key
+from shared.stage.local import LocalStage
+from tests.shared.dataverse.conftest import (
+    NS,
+    RUN,
+    account_id,
+    account_transform,
+    accounts,
+    dump_rows,
+    load_parent_account,
+    sf_account,
+    stage_batch,
+)
+
+
+def note_transform(record: dict[str, Any]) -> list[TargetRow | Rejection]:
+    sid = record["Id"]
+    return [
+        TargetRow(
+            "annotation",
+            "annotations",
+            derived_id(NS, "Attachment", sid, "note"),
+            "Attachment",
+            sid,
+            {
+                "subject": record["Name"],
+                "objectid_account@odata.bind": f"/accounts({account_id(record['ParentId'])})",
+            },
+            file=FileRef(
+                file_key(RUN, "Attachment", sid),
+                record["BodyLength"],
+                record["Name"],
+                "application/octet-stream",
+            ),
+        )
+    ]
+
+
+def body_of(endpoint: DataverseEndpoint, note_id: str) -> bytes:
+    rows = {r["annotationid"]: r for r in dump_rows(endpoint, "annotation")}
+    return base64.b64decode(str(rows[note_id]["documentbody"]))
+
+
+async def test_small_bodies_inline_large_ones_chunked(
+    stage: LocalStage, context: LoadContext, dataverse: DataverseEndpoint
+) -> None:
+    await load_parent_account(stage, context)
+    small, large = os.urandom(3000), os.urandom(4 * 1024 * 1024 + 1000)  # large → two blocks
+    records = []
+    for n, body in enumerate((small, large)):
+        sid = f"00P000000000{n:03d}AAA"
+        stage.put_bytes(file_key(RUN, "Attachment", sid), body)
+        records.append(
+            {"Id": sid, "Name": f"f{n}.bin", "BodyLength": len(body), "ParentId": sf_account(0)}
+        )
+    stage_batch(stage, records, sobject="Attachment")
+    assert base64_size(len(large)) > 5_242_880 >= base64_size(len(small))
+    counts = await load_batch(
+        BatchRef(RUN, 2, "notes", "Attachment", 1),
+        stage=stage,
+        context=context,
+        transform=note_transform,
+    )
+    assert counts["written"] == 2
+    assert body_of(dataverse, derived_id(NS, "Attachment", records[0]["Id"], "note")) == small
+    assert body_of(dataverse, derived_id(NS, "Attachment", records[1]["Id"], "note")) == large
+    assert context.client.stats.by_action.get("UploadBlock") == 2
+    files = [e for e in read_run_journal(stage, RUN) if e.kind == "files"]
+    assert len(files) == 1 and len(files[0].created) == 2
+
+
+async def test_limit_is_measured_on_base64_and_unavailable_chunking_quarantines(
+    stage: LocalStage, context: LoadContext, dataverse: DataverseEndpoint
+) -> None:
+    # 3000 bytes is 4000 as Base64: above a 3500-byte limit although the file is smaller.
+    httpx.patch(dataverse.admin_url + "organization", json={"maxuploadfilesize": 3500})
+    await load_parent_account(stage, context)
+    sid = "00P000000000001AAA"
+    stage.put_bytes(file_key(RUN, "Attachment", sid), os.urandom(3000))
+    stage_batch(
+        stage,
+        [{"Id": sid, "Name": "big.pdf", "BodyLength": 3000, "ParentId": sf_account(0)}],
+        sobject="Attachment",
+    )
+    context.chunked_files = False  # an environment without the block upload messages
+    counts = await load_batch(
+        BatchRef(RUN, 2, "notes", "Attachment", 1),
+        stage=stage,
+        context=context,
+        transform=note_transform,
+    )
+    assert counts["quarantined"] == 1 and counts["written"] == 0
+    (entry,) = json.loads(stage.get_bytes(quarantine_key(RUN, "Attachment", 1, "load")))
+    assert entry["reason_code"] == "FILE_TOO_LARGE"
+    assert entry["value"] == {
+        "filename": "big.pdf",
+        "bytes": 3000,
+        "base64_bytes": 4000,
+        "maxuploadfilesize": 3500,
+    }
+    assert dump_rows(dataverse, "annotation") == []
+
+
+def task_transform(record: dict[str, Any]) -> list[TargetRow | Rejection]:
+    sid = record["Id"]
+    close = {"statecode": 1, "statuscode": 5} if record["Status"] == "Completed" else None
+    return [
+        TargetRow(
+            "task",
+            "tasks",
+            derived_id(NS, "Task", sid, "task"),
+            "Task",
+            sid,
+            {
+                "subject": record["Subject"],
+                "regardingobjectid_account_task@odata.bind": "/accounts("
+                + account_id(record["WhatId"])
+                + ")",
+            },
+            close=close,
+        )
+    ]
+
+
+async def test_activities_are_closed_after_creation(
+    stage: LocalStage, context: LoadContext, dataverse: DataverseEndpoint
+) -> None:
+    await load_parent_account(stage, context)
+    tasks = [
+        {
+            "Id": f"00T000000000{n:03d}AAA",
+            "Subject": f"Call {n}",
+            "WhatId": sf_account(0),
+            "Status": "Completed" if n % 2 else "Open",
+        }
+        for n in range(4)
+    ]
+    stage_batch(stage, tasks, sobject="Task")
+    counts = await load_batch(
+        BatchRef(RUN, 2, "activities", "Task", 1),
+        stage=stage,
+        context=context,
+        transform=task_transform,
+    )
+    assert counts["written"] == 4
+    states = {r["subject"]: (r["statecode"], r["statuscode"]) for r in dump_rows(dataverse, "task")}
+    assert states == {"Call 0": (0, 2), "Call 1": (1, 5), "Call 2": (0, 2), "Call 3": (1, 5)}
+    kinds = [e.kind for e in read_run_journal(stage, RUN) if e.phase == "activities"]
+    assert kinds == ["close", "rows"]
+
+
+async def test_rerun_of_closed_activities_reopens_writes_and_closes_again(
+    stage: LocalStage, context: LoadContext, dataverse: DataverseEndpoint
+) -> None:
+    await load_parent_account(stage, context)
+    tasks = [
+        {
+            "Id": "00T000000000001AAA",
+            "Subject": "Call",
+            "WhatId": sf_account(0),
+            "Status": "Completed",
+        }
+    ]
+    stage_batch(stage, tasks, sobject="Task")
+    ref = BatchRef(RUN, 2, "activities", "Task", 1)
+    await load_batch(ref, stage=stage, context=context, transform=task_transform)
+    tasks[0]["Subject"] = "Call (corrected)"
+    stage_batch(stage, tasks, sobject="Task")
+    counts = await load_batch(ref, stage=stage, context=context, transform=task_transform)
+    assert counts["written"] == 1, counts
+    (row,) = dump_rows(dataverse, "task")
+    assert (row["subject"], row["statecode"], row["statuscode"]) == ("Call (corrected)", 1, 5)
+
+
+async def test_note_pre_image_keeps_a_fingerprint_not_the_body(
+    stage: LocalStage, context: LoadContext
+) -> None:
+    import hashlib
+
+    stage_batch(stage, accounts(1))
+    stage_batch(stage, accounts(1), run_id="run2")
+    sid = "00P000000000001AAA"
+    body = os.urandom(2000)
+    record = {"Id": sid, "Name": "a.bin", "BodyLength": len(body), "ParentId": sf_account(0)}
+    for run in (RUN, "run2"):
+        stage.put_bytes(file_key(RUN, "Attachment", sid), body)
+        stage_batch(stage, [record], sobject="Attachment", run_id=run)
+        await load_batch(
+            BatchRef(run, 1, "accounts", "Account", 1),
+            stage=stage,
+            context=context,
+            transform=account_transform,
+        )
+        await load_batch(
+            BatchRef(run, 2, "notes", "Attachment", 1),
+            stage=stage,
+            context=context,
+            transform=note_transform,
+        )
+    (entry,) = [e for e in read_run_journal(stage, "run2") if e.kind == "files"]
+    (pre,) = entry.pre_images.values()
+    assert "documentbody" not in pre["values"]
+    assert pre["values"]["filename"] == "a.bin" and pre["etag"]
+    # Where the server returns the body with the row, only its fingerprint is kept.
+    b64 = base64.b64encode(body).decode()
+    kept = pre_image({"@odata.etag": 'W/"9"', "annotationid": "x", "documentbody": b64})
+    assert kept == {
+        "etag": 'W/"9"',
+        "values": {
+            "annotationid": "x",
+            "documentbody_sha256": hashlib.sha256(b64.encode()).hexdigest(),
+            "documentbody_length": len(b64),
+        },
+    }
+
+
+async def test_activity_reopened_in_the_source_is_reopened_in_the_target(
+    stage: LocalStage, context: LoadContext, dataverse: DataverseEndpoint
+) -> None:
+    await load_parent_account(stage, context)
+    task = {
+        "Id": "00T000000000001AAA",
+        "Subject": "Call",
+        "WhatId": sf_account(0),
+        "Status": "Completed",
+    }
+    ref = BatchRef(RUN, 2, "activities", "Task", 1)
+    for status in ("Completed", "Open"):
+        stage_batch(stage, [{**task, "Status": status}], sobject="Task")
+        counts = await load_batch(ref, stage=stage, context=context, transform=task_transform)
+        assert counts["written"] == 1
+    (row,) = dump_rows(dataverse, "task")
+    assert row["statecode"] == 0
