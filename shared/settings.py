@@ -64,7 +64,16 @@ class SalesforceSettings(_Section):
     bulk_threshold: int = Field(
         10_000, ge=0, description="Objects above this count use Bulk API 2.0."
     )
-    max_retries: int = Field(6, ge=0)
+    max_retries: int = Field(
+        6, ge=0, description="Retries of one call after REQUEST_LIMIT_EXCEEDED, 5xx and drops."
+    )
+    retry_base_seconds: float = Field(
+        1.0, gt=0, description="First backoff between retries; doubles each time, max 60."
+    )
+    bulk_poll_seconds: float = Field(
+        2.0, ge=0, description="Wait before polling a Bulk API 2.0 query job for completion."
+    )
+    timeout_seconds: float = Field(120.0, gt=0, description="Timeout of one HTTP request.")
 
 
 class DataverseSettings(_Section):
@@ -96,6 +105,20 @@ class DataverseSettings(_Section):
     max_concurrency: int = Field(16, ge=1, description="Upper bound on parallel requests.")
     batch_size: int = Field(500, ge=1, le=1000, description="Records per bulk request.")
     timeout_seconds: float = Field(120.0, gt=0)
+    max_retries: int = Field(
+        8, ge=0, description="Retries of one request after 429s, 5xx, drops and timeouts."
+    )
+    retry_backoff_seconds: float = Field(
+        1.0, gt=0, description="First backoff when no Retry-After is given; doubles, max 60."
+    )
+    custom_table_limit: int | None = Field(
+        15,
+        ge=1,
+        description="Custom tables the licence plan allows; deploy-schema warns from 80%.",
+    )
+    key_timeout_seconds: float = Field(
+        600.0, gt=0, description="How long deploy-schema waits for alternate keys to be Active."
+    )
 
 
 class StageSettings(_Section):
@@ -121,6 +144,9 @@ class ExtractSettings(_Section):
     batch_size: int = Field(2000, ge=1, description="Records per staged batch.")
     objects: list[str] | None = Field(
         None, description="Restrict to these objects; all mapped objects when empty."
+    )
+    parent_chunk: int = Field(
+        200, ge=1, le=800, description="Parent ids per LinkedEntityId IN (...) query."
     )
 
 

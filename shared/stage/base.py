@@ -18,12 +18,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, Protocol
 
+from shared.stage.codec import Meta
+
 
 class Stage(Protocol):
     """Storage for batches, files, journals and reports, addressed by ``/``-separated keys."""
 
-    def write_batch(self, key: str, records: Iterable[dict[str, Any]]) -> dict[str, Any]:
-        """Write ``<key>.jsonl.gz`` then ``<key>.manifest.json``; return the manifest."""
+    def write_batch(
+        self, key: str, records: Iterable[dict[str, Any]], meta: Meta = None
+    ) -> dict[str, Any]:
+        """Write ``<key>.jsonl.gz`` then ``<key>.manifest.json``; return the manifest.
+
+        The manifest holds ``count``, ``sha256`` (of the gzip file), ``bytes``, ``format``,
+        ``written_at`` plus any ``meta`` keys (extraction records ``last_id`` there). A
+        callable ``meta`` is called after the last record was consumed.
+        """
         ...
 
     def read_batch(self, key: str) -> Iterator[dict[str, Any]]:

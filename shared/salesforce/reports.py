@@ -1,0 +1,58 @@
+"""Where reports go and how they are written (atomically, so a crash leaves no half report).
+
+Reports live in ``<workdir>/runs/<run-id>/reports/``; the lead's run code calls
+:func:`reports_dir` to find them, and extraction copies them to the stage as well.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from shared.errors import StageError
+from shared.settings import Settings
+
+
+def run_id_for(settings: Settings, now: dt.datetime | None = None) -> str:
+    """The configured run id, or one made from the clock (``20261128-180500``)."""
+    if settings.run.run_id:
+        return settings.run.run_id
+    return (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
+
+
+def reports_dir(workdir: Path, run_id: str) -> Path:
+    """``<workdir>/runs/<run-id>/reports`` (created)."""
+    path = Path(workdir) / "runs" / run_id / "reports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def atomic_text(path: Path) -> Iterator[IO[str]]:
+    """Open a temporary file beside ``path``; it replaces ``path`` only if the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(path)
+    except OSError as exc:
+        raise StageError(
+            f"cannot write report {path} ({exc.strerror}); free space or fix permissions"
+        ) from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a whole report atomically."""
+    with atomic_text(path) as fh:
+        fh.write(text)
