@@ -100,6 +100,7 @@ class WorkingCopyBuilder:
             if problems:
                 raise OrgDirectoryError(problems[:_MAX_PROBLEMS], source=str(self.org_dir))
             self._ensure_integration_user(conn)
+            self._ensure_organization(conn)
             conn.execute("CREATE TABLE _emulator_meta (key TEXT PRIMARY KEY, value TEXT)")
             conn.execute("INSERT INTO _emulator_meta VALUES ('fingerprint', ?)", (fingerprint,))
             conn.commit()
@@ -196,6 +197,28 @@ class WorkingCopyBuilder:
                 row["IsLatest"] = 1
         elif obj.name == "Attachment" and row.get("BodyLength") is None:
             row["BodyLength"] = size
+
+    def _ensure_organization(self, conn: sqlite3.Connection) -> None:
+        """The one ``Organization`` row every org has, with ``org.json``'s id and name."""
+        obj = self.schema.get("Organization")
+        if obj is None or conn.execute('SELECT 1 FROM "Organization"').fetchone():
+            return
+        row: dict[str, Any] = {
+            "Id": self.config.org_id,
+            "Name": self.config.name[:80],
+            "OrganizationType": "Enterprise Edition",
+            "IsSandbox": 0,
+            "InstanceName": "EMU1",
+        }
+        fill_system_fields(
+            obj, row, format_datetime(self.clock.now()), creating=True, user=self.config.user.id
+        )
+        cols = list(row)
+        conn.execute(
+            f'INSERT INTO "Organization" ({", ".join(map(quote_ident, cols))}) '
+            f"VALUES ({', '.join('?' for _ in cols)})",
+            [row[c] for c in cols],
+        )
 
     def _ensure_integration_user(self, conn: sqlite3.Connection) -> None:
         user = self.config.user
