@@ -22,12 +22,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared.dataverse.bulk import BulkWriter, Item, WriteOutcome
+from shared.dataverse.bulk import BulkWriter, Item, WriteOutcome, rejection_for
 from shared.dataverse.context import LoadContext
 from shared.dataverse.files import inline_items, plan_files, upload_chunked
 from shared.dataverse.journal import Journal
 from shared.dataverse.metadata import missing_columns
-from shared.errors import SchemaError, TransformError
+from shared.errors import RecordError, SchemaError, TransformError
 from shared.rows import Rejection, TargetRow
 from shared.stage.base import Stage
 from shared.stage.keys import check_key, raw_batch_key
@@ -202,12 +202,61 @@ async def _write_table(
         entry = await journal.begin(
             context.client, table, "close", [r.id for r in closing], ["statecode", "statuscode"]
         )
-        step = await writer.write([Item(r, dict(r.close or {})) for r in closing], mode="update")
+        by_message = [r for r in closing if _close_message(r)]
+        by_patch = [r for r in closing if not _close_message(r)]
+        step = await writer.write([Item(r, dict(r.close or {})) for r in by_patch], mode="update")
+        step.merge(await _close_by_message(context, by_message))
         journal.finish(entry, written=step.written, rejected=_ids(step.rejected, closing))
         # A row written but not closed is still a row that is not as it should be.
         outcome.written = [i for i in outcome.written if i not in _ids(step.rejected, closing)]
         outcome.rejected += step.rejected
         outcome.requests += step.requests
+    return outcome
+
+
+# Opportunities are closed only by these messages, never by PATCHing their state (Dataverse
+# refuses it): WinOpportunity for state 1, LoseOpportunity for state 2.
+_CLOSE_MESSAGES = {("opportunity", 1): "WinOpportunity", ("opportunity", 2): "LoseOpportunity"}
+
+
+def _close_message(row: TargetRow) -> str | None:
+    state = (row.close or {}).get("statecode")
+    return _CLOSE_MESSAGES.get((row.table, int(state))) if state is not None else None
+
+
+async def _close_by_message(context: LoadContext, rows: list[TargetRow]) -> WriteOutcome:
+    """Close rows whose table has a dedicated close message, one request each.
+
+    The ``opportunityclose`` activity Dataverse creates carries the source's close date and
+    amount, so the closed deal keeps its history.
+    """
+    outcome = WriteOutcome()
+    for row in rows:
+        message = _close_message(row)
+        assert message is not None and row.close is not None
+        close: dict[str, Any] = {
+            "subject": f"Closed in Salesforce ({'won' if message == 'WinOpportunity' else 'lost'})",
+            "opportunityid@odata.bind": f"/{row.entity_set}({row.id})",
+        }
+        closed_on = row.payload.get("actualclosedate") or row.payload.get("estimatedclosedate")
+        if closed_on:
+            close["actualend"] = closed_on
+        if row.payload.get("estimatedvalue") is not None and message == "WinOpportunity":
+            close["actualrevenue"] = row.payload["estimatedvalue"]
+        try:
+            await context.client.request(
+                "POST",
+                message,
+                json={"Status": row.close.get("statuscode", -1), "OpportunityClose": close},
+                action=message,
+                object_name=row.table,
+                record_id=row.id,
+            )
+        except RecordError as exc:
+            outcome.rejected.append(rejection_for(row, exc, step="close"))
+        else:
+            outcome.written.append(row.id)
+        outcome.requests += 1
     return outcome
 
 

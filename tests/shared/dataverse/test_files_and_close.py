@@ -249,3 +249,57 @@ async def test_activity_reopened_in_the_source_is_reopened_in_the_target(
         assert counts["written"] == 1
     (row,) = dump_rows(dataverse, "task")
     assert row["statecode"] == 0
+
+
+def opportunity_transform(record: dict[str, Any]) -> list[TargetRow | Rejection]:
+    sid = record["Id"]
+    close = {"Closed Won": (1, 3), "Closed Lost": (2, 4)}.get(record["StageName"])
+    return [
+        TargetRow(
+            "opportunity",
+            "opportunities",
+            derived_id(NS, "Opportunity", sid, "row"),
+            "Opportunity",
+            sid,
+            {
+                "name": record["Name"],
+                "estimatedvalue": record["Amount"],
+                "estimatedclosedate": record["CloseDate"],
+                "customerid_account@odata.bind": f"/accounts({account_id(record['AccountId'])})",
+            },
+            close=None if close is None else {"statecode": close[0], "statuscode": close[1]},
+        )
+    ]
+
+
+async def test_won_and_lost_deals_are_closed_through_their_messages(
+    stage: LocalStage, context: LoadContext, dataverse: DataverseEndpoint
+) -> None:
+    # Dataverse refuses to close an opportunity by PATCHing its state; a migration that did
+    # so would quarantine every closed deal.
+    await load_parent_account(stage, context)
+    deals = [
+        {
+            "Id": f"006000000000{n:03d}AAA",
+            "Name": f"Deal {n}",
+            "Amount": 1000.0 * (n + 1),
+            "CloseDate": "2025-06-30",
+            "AccountId": sf_account(0),
+            "StageName": stage_name,
+        }
+        for n, stage_name in enumerate(["Closed Won", "Closed Lost", "Negotiation/Review"])
+    ]
+    stage_batch(stage, deals, sobject="Opportunity")
+    counts = await load_batch(
+        BatchRef(RUN, 2, "deals", "Opportunity", 1),
+        stage=stage,
+        context=context,
+        transform=opportunity_transform,
+    )
+    assert counts["written"] == 3 and counts["quarantined"] == 0, counts
+    rows = {r["name"]: r for r in dump_rows(dataverse, "opportunity")}
+    assert (rows["Deal 0"]["statecode"], rows["Deal 0"]["statuscode"]) == (1, 3)
+    assert float(rows["Deal 0"]["actualvalue"]) == 1000.0
+    assert str(rows["Deal 0"]["actualclosedate"]).startswith("2025-06-30")
+    assert (rows["Deal 1"]["statecode"], rows["Deal 1"]["statuscode"]) == (2, 4)
+    assert rows["Deal 2"]["statecode"] == 0
