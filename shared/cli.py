@@ -33,7 +33,7 @@ emulate_app = typer.Typer(
 )
 app.add_typer(emulate_app, name="emulate")
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _register() -> None:
@@ -42,6 +42,59 @@ def _register() -> None:
 
     app.command("demo", help="Run a whole migration on embedded defaults against both emulators.")(
         demo
+    )
+    from emulators.dataverse.command import emulate_dataverse
+
+    emulate_app.command(
+        "dataverse", help="Run the Dataverse Web API emulator (prints one JSON line)."
+    )(emulate_dataverse)
+    from emulators.salesforce.generate.command import generate_org
+    from emulators.salesforce.import_tree import import_tree
+
+    app.command("generate-org", help="Generate a Leadfwd Salesforce org with planted defects.")(
+        generate_org
+    )
+    app.command("import-tree", help="Build an org directory from 'sf data export tree' files.")(
+        import_tree
+    )
+
+    from emulators.salesforce.command import emulate_salesforce
+
+    emulate_app.command("salesforce", help="Serve an org directory as a Salesforce org.")(
+        emulate_salesforce
+    )
+
+    from shared.mapping_review.command import confirm_map, propose_map, review
+
+    app.command("propose-map", help="Propose a field map with evidence, for a person to review.")(
+        propose_map
+    )
+    app.command("review", help="Show a proposal; write mapping-review.html for sign-off.")(review)
+    app.command("confirm-map", help="Record who confirmed a mapping (sha256 of its exact bytes).")(
+        confirm_map
+    )
+
+    from shared.mapping.command import check_mapping
+
+    app.command("check-mapping", help="Validate a mapping file; show phases, fields, columns.")(
+        check_mapping
+    )
+
+    from shared.dataverse.command import deploy_schema_command
+
+    app.command(
+        "deploy-schema",
+        help="Create the mapping's custom columns and keys in Dataverse.",
+    )(deploy_schema_command)
+
+    from shared.salesforce.command import discover, extract, inventory
+
+    app.command("discover", help="Inspect the source org and write the discovery report.")(discover)
+    app.command("extract", help="Extract the mapped objects into the stage, parents first.")(
+        extract
+    )
+    app.command("inventory", help="Write the sequence inventory and the enrollment manifest.")(
+        inventory
     )
 
 

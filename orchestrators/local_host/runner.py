@@ -364,7 +364,7 @@ class LocalHost:
         instance_id: str,
     ) -> list[h.Event]:
         while True:
-            progress = self._collect(pending)
+            progress = self._collect(pending, instance_id)
             progress += self._deliver_events(ctx, delivered, instance_id)
             progress += self._fire_due_timers(timers)
             if progress or self.stop.is_set():
@@ -384,7 +384,7 @@ class LocalHost:
                 continue
             return []  # nothing can make progress: the replay will say why
 
-    def _collect(self, pending: dict[int, _Pending]) -> list[h.Event]:
+    def _collect(self, pending: dict[int, _Pending], instance_id: str) -> list[h.Event]:
         done = [k for k, p in pending.items() if p.future.done()]
         if done:
             # Let siblings finishing at the same moment join this step.
@@ -406,13 +406,17 @@ class LocalHost:
                         )
                     )
                 else:
+                    trace_key = f"{self.run_id}/errors/{h.instance_key(instance_id)}-{key}.txt"
+                    self.stage.put_bytes(
+                        trace_key, "".join(traceback.format_exception(exc)).encode("utf-8")
+                    )
                     out.append(
                         h.event(
                             h.TASK_FAILED,
                             now,
                             TaskScheduledId=key,
                             Reason=f"{type(exc).__name__}: {exc}",
-                            Details="".join(traceback.format_exception_only(exc)).strip(),
+                            Details=f"(traceback on the stage: {trace_key})",
                         )
                     )
             else:

@@ -38,7 +38,7 @@ class Runtime:
     stage: Stage
     local_reports: bool = False
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def cached(self, key: str, build: Callable[[], T]) -> T:
         """Build a client once per process (thread-safe)."""

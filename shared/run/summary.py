@@ -1,0 +1,76 @@
+"""The run summary a person reads first: per phase and object, what happened."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from typing import Any
+
+QUARANTINE_COLUMNS = [
+    "source_object",
+    "source_id",
+    "reason_code",
+    "field",
+    "value",
+    "message",
+    "hint",
+    "outcome",
+]
+
+
+def quarantine_csv(rows: list[dict[str, Any]]) -> str:
+    """Every record that did not land, one line each, for a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, QUARANTINE_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(row.get(k)) for k in QUARANTINE_COLUMNS})
+    return out.getvalue()
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+def render_summary(
+    params: dict[str, Any], quarantine: list[dict[str, Any]]
+) -> tuple[dict[str, Any], str, list[str]]:
+    """The summary document, its Markdown, and one line per phase for the terminal."""
+    phases = params.get("phases", [])
+    by_code = Counter(str(r.get("reason_code")) for r in quarantine)
+    table: list[str] = []
+    md = [f"# Run {params['run_id']}: {params['status']}", ""]
+    md += ["| Phase | Object | Extracted | Written | With fallback | Quarantined | Skipped |"]
+    md += ["|---|---|---|---|---|---|---|"]
+    for phase in phases:
+        rec = phase.get("reconciliation", {})
+        state = "reconciled" if rec.get("reconciled") else "NOT reconciled"
+        parts = []
+        for obj in phase.get("objects", []):
+            c = obj.get("counts", {})
+            md.append(
+                f"| {phase['phase']} | {obj['entry']} | {c.get('extracted', 0)} | "
+                f"{c.get('written', 0)} | {c.get('written_with_fallback', 0)} | "
+                f"{c.get('quarantined', 0)} | {c.get('skipped_by_policy', 0)} |"
+            )
+            parts.append(
+                f"{obj['entry']} {c.get('written', 0) + c.get('written_with_fallback', 0)}"
+                f"/{c.get('extracted', 0)}"
+            )
+        table.append(
+            f"phase {phase['phase']}: {state} ({rec.get('unexplained', 0)} unexplained) — "
+            + ", ".join(parts)
+        )
+    if by_code:
+        md += ["", "## Not written, by reason", "", "| Reason code | Records |", "|---|---|"]
+        md += [f"| {code} | {n} |" for code, n in sorted(by_code.items())]
+        md += ["", "Every record is listed in quarantine.csv with the field, value and hint."]
+    summary = {
+        "run_id": params["run_id"],
+        "status": params["status"],
+        "phases": phases,
+        "not_written_by_reason": dict(by_code),
+    }
+    return summary, "\n".join(md) + "\n", table
