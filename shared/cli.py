@@ -11,6 +11,8 @@ Exit codes: 0 success; 1 the run failed or did not reconcile; 2 bad configuratio
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -37,64 +39,58 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _register() -> None:
-    """Attach every subcommand. Imports are local so one broken module names itself."""
-    from shared.demo import demo
+    """Attach every subcommand, in the order an engagement uses them.
 
-    app.command("demo", help="Run a whole migration on embedded defaults against both emulators.")(
-        demo
-    )
+    Imports are local so one broken module names itself.
+    """
     from emulators.dataverse.command import emulate_dataverse
+    from emulators.salesforce.command import emulate_salesforce
+    from emulators.salesforce.generate.command import generate_org
+    from emulators.salesforce.import_tree import import_tree
+    from orchestrators.local_host.command import resume, rollback, run, status
+    from shared.dataverse.command import deploy_schema_command
+    from shared.demo import delta, demo
+    from shared.mapping.command import check_mapping
+    from shared.mapping_review.command import confirm_map, propose_map, review
+    from shared.salesforce.command import discover, extract, inventory
 
+    commands: list[tuple[str, Callable[..., Any], str]] = [
+        ("demo", demo, "Run a whole migration on embedded defaults against both emulators."),
+        ("discover", discover, "Inspect the source org and write the discovery report."),
+        ("propose-map", propose_map, "Propose a field map with evidence, for a person to review."),
+        ("review", review, "Show a proposal; write mapping-review.html for sign-off."),
+        ("confirm-map", confirm_map, "Record who confirmed a mapping (sha256 of its exact bytes)."),
+        ("check-mapping", check_mapping, "Validate a mapping file; show phases, fields, columns."),
+        (
+            "deploy-schema",
+            deploy_schema_command,
+            "Create the mapping's columns and keys in Dataverse.",
+        ),
+        ("run", run, "Start a migration on this machine (the mapping must be confirmed)."),
+        ("status", status, "Show a run's progress and results."),
+        (
+            "resume",
+            resume,
+            "Continue an interrupted run by replay, without redoing finished steps.",
+        ),
+        (
+            "rollback",
+            rollback,
+            "Undo a run; keep what people changed since (--dry-run to preview).",
+        ),
+        ("delta", delta, "Sync changes made in Salesforce since a run (not built yet)."),
+        ("extract", extract, "Extract the mapped objects into the stage, parents first."),
+        ("inventory", inventory, "Write the sequence inventory and the enrollment manifest."),
+        ("generate-org", generate_org, "Generate a Leadfwd Salesforce org with planted defects."),
+        ("import-tree", import_tree, "Build an org directory from 'sf data export tree' files."),
+    ]
+    for name, function, text in commands:
+        app.command(name, help=text)(function)
     emulate_app.command(
         "dataverse", help="Run the Dataverse Web API emulator (prints one JSON line)."
     )(emulate_dataverse)
-    from emulators.salesforce.generate.command import generate_org
-    from emulators.salesforce.import_tree import import_tree
-
-    app.command("generate-org", help="Generate a Leadfwd Salesforce org with planted defects.")(
-        generate_org
-    )
-    app.command("import-tree", help="Build an org directory from 'sf data export tree' files.")(
-        import_tree
-    )
-
-    from emulators.salesforce.command import emulate_salesforce
-
     emulate_app.command("salesforce", help="Serve an org directory as a Salesforce org.")(
         emulate_salesforce
-    )
-
-    from shared.mapping_review.command import confirm_map, propose_map, review
-
-    app.command("propose-map", help="Propose a field map with evidence, for a person to review.")(
-        propose_map
-    )
-    app.command("review", help="Show a proposal; write mapping-review.html for sign-off.")(review)
-    app.command("confirm-map", help="Record who confirmed a mapping (sha256 of its exact bytes).")(
-        confirm_map
-    )
-
-    from shared.mapping.command import check_mapping
-
-    app.command("check-mapping", help="Validate a mapping file; show phases, fields, columns.")(
-        check_mapping
-    )
-
-    from shared.dataverse.command import deploy_schema_command
-
-    app.command(
-        "deploy-schema",
-        help="Create the mapping's custom columns and keys in Dataverse.",
-    )(deploy_schema_command)
-
-    from shared.salesforce.command import discover, extract, inventory
-
-    app.command("discover", help="Inspect the source org and write the discovery report.")(discover)
-    app.command("extract", help="Extract the mapped objects into the stage, parents first.")(
-        extract
-    )
-    app.command("inventory", help="Write the sequence inventory and the enrollment manifest.")(
-        inventory
     )
 
 

@@ -14,9 +14,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
-import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -76,6 +76,10 @@ def _seed_dynamics_users(org: Path, dv: dict[str, Any]) -> int:
             "isdisabled": False,
         }
     )
+    for user in users:
+        # Stable ids, so two environments seeded from one org can be compared row for row.
+        email = str(user["internalemailaddress"]).lower()
+        user.setdefault("systemuserid", str(uuid.uuid5(uuid.NAMESPACE_URL, "demo-user:" + email)))
     response = httpx.post(
         dv["admin_url"] + "systemusers", json=users, verify=dv["ca_cert"], timeout=30
     )
@@ -139,6 +143,37 @@ def _discover(settings: Any, reports: Path) -> str:
     return str(doc["complexity"]["grade"])
 
 
+def propose_org_mapping(settings: Any, base: Path, out: Path) -> int:
+    """The default map plus a column for every custom field the org's describe shows.
+
+    This is what ``propose-map`` does for the fields no default can know: each org has its
+    own custom fields on Account, Contact and Lead. Returns the number of fields added.
+    """
+    from shared.mapping.loader import load_mapping, parse_mapping
+    from shared.mapping.propose import with_custom_fields
+    from shared.salesforce.client import connect
+
+    mapping = load_mapping(base)
+    before = sum(len(o.fields) for o in mapping.objects)
+    client = connect(settings.salesforce)
+    for sobject in ("Account", "Contact", "Lead"):
+        mapping = with_custom_fields(
+            mapping,
+            sobject,
+            client.describe(sobject).get("fields", []),
+            prefix=settings.dataverse.publisher_prefix,
+            option_value_prefix=settings.dataverse.option_value_prefix,
+        )
+    data = mapping.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    text = (
+        f"# Proposed for this org: {base.name} plus its custom fields (./migrate demo).\n"
+        + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    )
+    parse_mapping(text, str(out))  # refuse to write a map our own loader would reject
+    out.write_text(text, encoding="utf-8")
+    return sum(len(o.fields) for o in mapping.objects) - before
+
+
 def _deploy_schema(settings: Any) -> int:
     from shared.dataverse.auth import token_source
     from shared.dataverse.client import DataverseClient, http_client
@@ -185,13 +220,14 @@ def demo(
     org = workdir / "org"
     _say(f"generating a Leadfwd org with {scale} contacts (seed {seed}) in {org}")
     generate_org(org, scale=scale, seed=seed, force=True)
-    shutil.copyfile(DEFAULT_MAPPING, workdir / "mapping.yaml")
     _say("starting the Salesforce and Dataverse emulators (HTTPS, throttling " + limits + ")")
     with _emulators(workdir, org, limits) as (sf, dv):
         seeded = _seed_dynamics_users(org, dv)
         _say(f"Dynamics users seeded: {seeded} (one is the fallback owner {FALLBACK_OWNER})")
         config = _write_config(workdir, org, sf, dv)
         settings = load_settings(config)
+        added = propose_org_mapping(settings, DEFAULT_MAPPING, settings.mapping.file)
+        _say(f"mapping proposed: the default map plus {added} custom fields of this org")
         reports = reports_dir(workdir, RUN_ID)
         grade = _discover(settings, reports)
         _say(f"discovery written to {reports / 'discovery.md'} (complexity: {grade})")
@@ -206,3 +242,18 @@ def demo(
     _say(f"servers stopped; finished in {time.monotonic() - started:.0f}s")
     _say(f"everything is under {workdir}")
     raise typer.Exit(code)
+
+
+def delta(
+    config: Annotated[Path, typer.Option("--config", help="YAML config file.")],
+    cutover: Annotated[bool, typer.Option(help="Final delta with a cutover certificate.")] = False,
+) -> None:
+    """Delta sync and cutover are not built yet: say so plainly and start nothing."""
+    from shared.errors import NotBuiltError
+
+    raise NotBuiltError(
+        "delta sync and cutover are not built yet (issue 9): nothing was started. Until then, "
+        "re-run ./migrate run after the source freeze: writes are upserts by deterministic id, "
+        "so changed records are updated and nothing is duplicated, but records deleted in "
+        "Salesforce during the window are not removed from Dynamics."
+    )

@@ -3,7 +3,8 @@
 ``GET /admin/dump`` returns every table's rows sorted by primary key with the volatile
 columns (``versionnumber``, ``createdon``, ``modifiedon``, ``overriddencreatedon``,
 ``createdby``, ``modifiedby``) moved to a separate ``volatile`` map, so two dumps of the same
-data compare equal with ``==`` while the volatile values stay inspectable.
+data compare equal with ``==`` while the volatile values stay inspectable. Null columns are
+omitted: Dataverse does not distinguish a column set to null from one never set.
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ def canonical_dump(env: Environment) -> dict[str, Any]:
     for logical in sorted(env.tables):
         rows = []
         for rid, row in env.store.all_rows(logical):
-            stable = {k: v for k, v in sorted(row.items()) if k not in VOLATILE}
+            # A column set to null and a column never set are the same in Dataverse (every
+            # column exists; absent means null), so nulls are left out of the canonical form.
+            stable = {k: v for k, v in sorted(row.items()) if k not in VOLATILE and v is not None}
             rows.append(stable)
             volatile.setdefault(logical, {})[rid] = {k: row[k] for k in VOLATILE if k in row}
         if logical == "activityparty":

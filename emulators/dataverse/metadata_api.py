@@ -33,6 +33,7 @@ _CREATABLE = {
     "IntegerAttributeMetadata": "Integer",
     "BigIntAttributeMetadata": "BigInt",
     "DecimalAttributeMetadata": "Decimal",
+    "DoubleAttributeMetadata": "Double",
     "MoneyAttributeMetadata": "Money",
     "BooleanAttributeMetadata": "Boolean",
     "DateTimeAttributeMetadata": "DateTime",
@@ -338,17 +339,20 @@ def _create_column(env: Environment, table: Table, req: ApiRequest) -> ApiReply:
     if kind in ("String", "Memo"):
         col.max_length = int(body.get("MaxLength") or 100)
         col.format = (body.get("FormatName") or {}).get("Value") or body.get("Format")
-    elif kind in ("Integer", "BigInt", "Decimal", "Money"):
+    elif kind in ("Integer", "BigInt", "Decimal", "Double", "Money"):
         defaults = {
             "Integer": (-2147483648, 2147483647),
             "BigInt": (-9223372036854775808, 9223372036854775807),
             "Decimal": (-100000000000, 100000000000),
+            "Double": (-100000000000, 100000000000),
             "Money": (-922337203685477, 922337203685477),
         }[kind]
         col.min_value = float(body.get("MinValue", defaults[0]))
         col.max_value = float(body.get("MaxValue", defaults[1]))
-        if kind in ("Decimal", "Money"):
+        if kind in ("Decimal", "Double", "Money"):
             col.precision = int(body.get("Precision", 2))
+            if kind == "Double" and not 0 <= col.precision <= 5:
+                raise bad_request("The precision of a Float column must be between 0 and 5.")
     elif kind == "Boolean":
         col.default = 1 if body.get("DefaultValue") else None
     elif kind == "DateTime":

@@ -195,6 +195,8 @@ def report_outcome(settings: Settings, run_id: str, result: InstanceResult) -> i
     output = result.output or {}
     status = output.get("status")
     console.print(f"run {run_id}: {status}. Reports: {reports}")
+    if output.get("detail"):
+        console.print(str(output["detail"]))
     for phase in output.get("phase_table", []):
         console.print("  " + phase)
     return 0 if status == "completed" else 1

@@ -18,7 +18,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from shared.dataverse.context import LoadContext
+from shared.dataverse.journal import read_run_journal
 from shared.dataverse.load import loaded_key, quarantine_key
+from shared.dataverse.metadata import TableInfo
 from shared.dataverse.reads import read_by_ids
 from shared.reconcile.model import Mismatch, ObjectReconciliation
 from shared.reconcile.normalise import actual_column, compare_value
@@ -116,6 +118,7 @@ async def reconcile_object(
             if isinstance(value, dict) and value.get("target_id"):
                 link_rejected.add(str(value["target_id"]).lower())
     result.target_rows = len(records)
+    created = _created_by_run(stage, run_id, [u for u, _ in batches])
     chosen = sample_ids((r["id"].lower() for r in records), readback_sample)
     result.sampled = len(chosen) < len({r["id"].lower() for r in records})
     by_table: dict[str, list[dict[str, Any]]] = {}
@@ -141,8 +144,24 @@ async def reconcile_object(
             row = full[rid]
             result.readback_records += 1
             readback.append({"record": rec, "row": row})
-            result.mismatches += _compare(rec, row, link_rejected, loader_user, result)
+            result.mismatches += _compare(
+                rec, row, link_rejected, loader_user, result, created, _create_only(table)
+            )
     return result, readback
+
+
+def _created_by_run(stage: Stage, run_id: str, units: Sequence[str]) -> set[str]:
+    """Ids this run created (journalled ``created``) for the given load units."""
+    out: set[str] = set()
+    for entry in read_run_journal(stage, run_id):
+        if entry.object in units:
+            out |= {i.lower() for i in entry.created}
+    return out
+
+
+def _create_only(table: TableInfo) -> set[str]:
+    """Columns Dataverse sets on create and ignores on update (``IsValidForUpdate`` false)."""
+    return {name for name, attr in table.attributes.items() if not attr.valid_update}
 
 
 def _compare(
@@ -151,6 +170,8 @@ def _compare(
     link_rejected: set[str],
     loader_user: str | None,
     result: ObjectReconciliation,
+    created: set[str] | None = None,
+    create_only: set[str] | None = None,
 ) -> list[Mismatch]:
     out = []
     truncated = {
@@ -179,6 +200,14 @@ def _compare(
             explanation = "TEXT_TRUNCATED"
         elif verdict.kind == "unexpected_value" and key in SET_ON_CLOSE and rec.get("close"):
             explanation = "SET_BY_SERVER_ON_CLOSE"
+        elif (
+            created is not None
+            and rec["id"].lower() not in created
+            and key in (create_only or set())
+        ):
+            # The row existed before this run; Dataverse ignores create-only columns
+            # (overriddencreatedon...) on update, so the old value stays, as designed.
+            explanation = "CREATE_ONLY_ON_EXISTING_ROW"
         out.append(
             Mismatch(
                 source_object=rec["source_object"],

@@ -130,36 +130,46 @@ class Rollback:
                 row["outcome"] = f"would_{action.outcome}"
             return _done(row)
         path = f"{entry.entity_set}({action.id})"
-        headers = {"If-Match": action.etag} if action.etag else {"If-Match": "*"}
+        etag = action.etag
+        for _attempt in range(4):
+            status = await self._write(entry, action, path, etag)
+            if status != 412:
+                break
+            # The row changed since it was read. If the change was the rollback's own doing
+            # (deleting a parent clears its children's lookups), try again with the new ETag;
+            # if anyone else changed it, it is kept.
+            current = await read_by_ids(self.client, await self._table(entry.table), [action.id])
+            row_now = current.get(action.id.lower())
+            if row_now is None:
+                status = 404
+                break
+            if str(row_now.get("_modifiedby_value", "")).lower() not in self.migration_users:
+                row["reason"] = f"changed after the load by {row_now.get('_modifiedby_value')}"
+                break
+            etag = row_now.get("@odata.etag")
         if action.outcome == "delete":
-            response = await self.client.request(
-                "DELETE",
-                path,
-                headers=headers,
-                ok_statuses=frozenset({404, 412}),
-                action=f"rollback delete {entry.entity_set}",
-                object_name=entry.table,
-                record_id=action.id,
-            )
-            outcome = {204: "deleted", 404: "already_gone", 412: "kept"}.get(
-                response.status_code, "deleted"
-            )
+            row["outcome"] = {404: "already_gone", 412: "kept"}.get(status, "deleted")
         else:
-            response = await self.client.request(
-                "PATCH",
-                path,
-                json=action.payload,
-                headers=headers,
-                ok_statuses=frozenset({404, 412}),
-                action=f"rollback restore {entry.entity_set}",
-                object_name=entry.table,
-                record_id=action.id,
-            )
-            outcome = {404: "already_gone", 412: "kept"}.get(response.status_code, "restored")
-        row["outcome"] = outcome
-        if response.status_code == 412:
+            row["outcome"] = {404: "already_gone", 412: "kept"}.get(status, "restored")
+        if row["outcome"] == "kept" and not row.get("reason"):
             row["reason"] = "changed between the rollback's read and its write"
         return _done(row)
+
+    async def _write(
+        self, entry: JournalEntry, action: RowAction, path: str, etag: str | None
+    ) -> int:
+        headers = {"If-Match": etag or "*"}
+        response = await self.client.request(
+            "DELETE" if action.outcome == "delete" else "PATCH",
+            path,
+            json=None if action.outcome == "delete" else action.payload,
+            headers=headers,
+            ok_statuses=frozenset({404, 412}),
+            action=f"rollback {action.outcome} {entry.entity_set}",
+            object_name=entry.table,
+            record_id=action.id,
+        )
+        return response.status_code
 
 
 def _done(row: dict[str, Any]) -> dict[str, Any]:

@@ -223,7 +223,6 @@ class Planter:
         contact1 = self.pop.contact_id(1)
         for defect, who, what in (
             ("regarding_deleted_record", self.contact0, self.deleted["Opportunity"]),
-            ("regarding_unmigrated_record", self.contact0, self.pop.opportunity_id(0)),
             ("regarding_unmigrated_record", contact1, id_for("Campaign", NEVER_EXISTED)),
         ):
             task = self._task(who, what)

@@ -135,3 +135,32 @@ def test_custom_column_and_alternate_key_address_and_bind(api: httpx.Client) -> 
     )
     assert api.get("contacts(lfwd_sfcontactid='003000000000002AAA')").json()["lastname"] == "ByKey"
     assert api.post("PublishXml", json={"ParameterXml": "<importexportxml/>"}).status_code == 204
+
+
+def test_float_columns_can_be_created_with_their_precision_limit(api: httpx.Client) -> None:
+    # Geolocation parts of Salesforce custom fields land in Float (Double) columns.
+    body = {
+        "@odata.type": "Microsoft.Dynamics.CRM.DoubleAttributeMetadata",
+        "SchemaName": "lfwd_HqLatitude",
+        "MinValue": -90,
+        "MaxValue": 90,
+        "Precision": 5,
+    }
+    created = api.post("EntityDefinitions(LogicalName='account')/Attributes", json=body)
+    assert created.status_code == 204, created.text
+    attr = api.get(
+        "EntityDefinitions(LogicalName='account')/Attributes(LogicalName='lfwd_hqlatitude')"
+    ).json()
+    assert attr["@odata.type"].endswith("DoubleAttributeMetadata")
+    assert (attr["MinValue"], attr["MaxValue"], attr["Precision"]) == (-90, 90, 5)
+    row = api.post(
+        "accounts",
+        json={"name": "Geo", "lfwd_hqlatitude": 48.85661},
+        headers={"Prefer": "return=representation"},
+    )
+    assert row.status_code == 201 and row.json()["lfwd_hqlatitude"] == 48.85661
+    out_of_range = api.post("accounts", json={"name": "Bad", "lfwd_hqlatitude": 91})
+    assert out_of_range.status_code == 400
+    too_precise = dict(body, SchemaName="lfwd_HqLongitude", Precision=6)
+    refused = api.post("EntityDefinitions(LogicalName='account')/Attributes", json=too_precise)
+    assert refused.status_code == 400 and "between 0 and 5" in refused.text
