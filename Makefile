@@ -32,7 +32,7 @@ typecheck: venv
 	$(VENV)/bin/mypy --strict $(CHECKED) function_app.py
 
 pytest: setup
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n 2 --dist loadfile
 
 test: lint typecheck pytest
 
