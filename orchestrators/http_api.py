@@ -53,8 +53,6 @@ from shared.api_models import (
     delta_run_id,
     describe_errors,
     is_valid_report_name,
-    is_valid_run_id,
-    new_run_id,
     public_config,
     report_content_type,
     rollback_instance_id,
@@ -62,6 +60,7 @@ from shared.api_models import (
     status_view,
 )
 from shared.errors import ConfigError, StageError
+from shared.run.layout import is_valid_run_id, new_run_id
 from shared.settings import Settings, load_settings
 
 MIGRATE, ROLLBACK, DELTA = "migrate", "rollback", "delta"

@@ -22,9 +22,9 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from shared.run.layout import RUN_ID_PATTERN
 from shared.settings import ENV_PREFIX, Settings
 
-RUN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$"
 REPORT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 
@@ -260,15 +260,6 @@ def public_config(settings: Settings) -> dict[str, dict[str, Any]]:
     return out
 
 
-def new_run_id(now: datetime, entropy: str) -> str:
-    """A readable, sortable run id: ``run-20261128-181500-1a2b3c``.
-
-    ``entropy`` (a few hex characters) keeps two runs started in the same second apart.
-    """
-    stamp = now.astimezone(UTC).strftime("%Y%m%d-%H%M%S")
-    return f"run-{stamp}-{re.sub(r'[^0-9a-z]', '', entropy.lower())[:6]}"
-
-
 def rollback_instance_id(target_run_id: str, now: datetime) -> str:
     """The rollback's own run id, grouped under the run it undoes: ``<run>.rollback.<stamp>``."""
     return f"{rollback_prefix(target_run_id)}{now.astimezone(UTC).strftime('%Y%m%d-%H%M%S')}"
@@ -282,11 +273,6 @@ def rollback_prefix(target_run_id: str) -> str:
 def delta_run_id(now: datetime) -> str:
     """Run id of one timer-started delta sync (its instance id is always ``delta-sync``)."""
     return f"delta-{now.astimezone(UTC).strftime('%Y%m%d-%H%M%S')}"
-
-
-def is_valid_run_id(value: str) -> bool:
-    """True when ``value`` can be a run id (stage prefix and Durable instance id)."""
-    return bool(re.match(RUN_ID_PATTERN, value)) and ".." not in value
 
 
 def is_valid_report_name(value: str) -> bool:

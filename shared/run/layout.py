@@ -21,21 +21,31 @@ from typing import Any
 
 from shared.errors import ConfigError
 
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+RUN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$"
+_RUN_ID = re.compile(RUN_ID_PATTERN)
 
 
-def new_run_id(now: dt.datetime | None = None) -> str:
-    """``run-YYYYMMDD-HHMMSS-xxxx``: sortable by start time, unique across machines."""
+def new_run_id(now: dt.datetime | None = None, entropy: str | None = None) -> str:
+    """``run-YYYYMMDD-HHMMSS-xxxxxx``: sortable by start time, unique across machines.
+
+    ``entropy`` (a few hex characters) keeps two runs started in the same second apart.
+    """
     moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    return f"run-{moment:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    tail = re.sub(r"[^0-9a-z]", "", (entropy or secrets.token_hex(3)).lower())[:6]
+    return f"run-{moment:%Y%m%d-%H%M%S}-{tail}"
+
+
+def is_valid_run_id(value: str) -> bool:
+    """True when ``value`` can be a run id (a stage key segment, folder and instance id)."""
+    return bool(_RUN_ID.match(value)) and ".." not in value
 
 
 def check_run_id(run_id: str) -> str:
     """A run id is a stage key segment and a folder name: refuse anything else."""
-    if not _RUN_ID.match(run_id):
+    if not is_valid_run_id(run_id):
         raise ConfigError(
             [
-                f"run id {run_id!r} is not valid: use 1-64 letters, digits, '_', '.' or '-', "
+                f"run id {run_id!r} is not valid: use 1-80 letters, digits, '_', '.' or '-', "
                 "starting with a letter or digit"
             ]
         )

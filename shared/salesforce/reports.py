@@ -15,19 +15,19 @@ from pathlib import Path
 from typing import IO
 
 from shared.errors import StageError
+from shared.run.layout import new_run_id
+from shared.run.layout import reports_dir as layout_reports_dir
 from shared.settings import Settings
 
 
 def run_id_for(settings: Settings, now: dt.datetime | None = None) -> str:
-    """The configured run id, or one made from the clock (``20261128-180500``)."""
-    if settings.run.run_id:
-        return settings.run.run_id
-    return (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
+    """The configured run id, or a new one from the clock (``shared.run.layout``)."""
+    return settings.run.run_id or new_run_id(now)
 
 
 def reports_dir(workdir: Path, run_id: str) -> Path:
     """``<workdir>/runs/<run-id>/reports`` (created)."""
-    path = Path(workdir) / "runs" / run_id / "reports"
+    path = layout_reports_dir(Path(workdir), run_id)
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -15,13 +15,12 @@ from shared.api_models import (
     azure_readiness_problems,
     describe_errors,
     is_valid_report_name,
-    is_valid_run_id,
-    new_run_id,
     public_config,
     report_content_type,
     rollback_instance_id,
     status_view,
 )
+from shared.run.layout import is_valid_run_id, new_run_id
 from shared.settings import Settings
 
 READY = {
