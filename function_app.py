@@ -30,7 +30,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "orchestrators.rollback",  # orchestrator "rollback"
     "orchestrators.delta",  # orchestrator "delta"
     "activities.rollback",  # rollback activities
-    "activities.registry",  # migrate/delta activities (rename to the modules as written)
+    "activities.migration",  # migrate activities
 )
 # ---------------------------------------------------------------------------------------
 

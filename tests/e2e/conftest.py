@@ -59,8 +59,12 @@ class Pipeline:
     sf: SalesforceEndpoint
     stack: Any
 
-    def target(self, name: str) -> Target:
-        """A fresh Dataverse emulator with users, schema and a confirmed mapping."""
+    def target(self, name: str, **faults: float) -> Target:
+        """A fresh Dataverse emulator with users, schema and a confirmed mapping.
+
+        ``faults`` (``rate_5xx``, ``drop_rate``, ``slow_seconds``) are switched on after the
+        schema is deployed, for the migration itself.
+        """
         workdir = self.root / name
         workdir.mkdir()
         dv = self.stack.enter_context(
@@ -86,6 +90,10 @@ class Pipeline:
         propose_org_mapping(settings, DEFAULT_MAPPING, settings.mapping.file)
         _deploy_schema(settings)
         confirm(settings.mapping.file, "e2e")
+        if faults:
+            httpx.put(
+                dv.admin_url + "faults", json=faults, verify=str(dv.ca_cert), timeout=30
+            ).raise_for_status()
         return Target(workdir, config, settings, dv)
 
 

@@ -212,6 +212,25 @@ def differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return out
 
 
+def test_injected_faults_lose_and_duplicate_nothing(pipeline: Pipeline) -> None:
+    # 5xx answers and dropped connections while loading: retries are upserts by id.
+    target = pipeline.target("faults", rate_5xx=0.05, drop_rate=0.03)
+    _, result = start_local_run(target.settings, config_file=target.config, run_id="f1", quiet=True)
+    assert result.runtime_status == "Completed", result.error
+    assert result.output["status"] == "completed"
+    counters = httpx.get(target.dv.admin_url + "counters", verify=str(target.dv.ca_cert)).json()
+    assert sum(counters["injected"].values()) > 0, counters
+    httpx.put(
+        target.dv.admin_url + "faults",
+        json={"rate_5xx": 0, "drop_rate": 0},
+        verify=str(target.dv.ca_cert),
+    ).raise_for_status()
+    faulted, clean = tables(target.dump()), tables(STATE["after"])
+    for dump in (faulted, clean):
+        dump["account"] = [r for r in dump["account"] if r["accountid"] != STATE["existing_id"]]
+    assert differences(clean, faulted) == []
+
+
 def test_rollback_gives_back_the_target_as_it_was_except_what_people_changed() -> None:
     target: Target = STATE["target"]
     # A person edits one migrated contact after the load: rollback must keep it.

@@ -232,3 +232,15 @@ def test_approval_timeout_moves_nothing(tmp_path: Path) -> None:
     result = run(tmp_path, {"require_approval": True, "approval_timeout_hours": 1})
     assert result.output == {"run_id": "run", "status": "approval_timed_out", "hours": 1.0}
     assert names() == ["plan_run"]
+
+
+def test_the_delta_orchestrator_fails_plainly_until_it_is_built(tmp_path: Path) -> None:
+    from orchestrators import delta as delta_module
+
+    registry = FunctionRegistry.from_blueprints([delta_module.bp])
+    host = LocalHost(LocalStage(tmp_path / "stage"), "d", registry)
+    host.start("delta", "d", {"run_id": "d"})
+    result = host.run("d")
+    host.close()
+    assert result.runtime_status == "Failed"
+    assert "not built yet" in (result.error or "")
