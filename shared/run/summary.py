@@ -55,9 +55,14 @@ def render_summary(
                 f"{c.get('written', 0)} | {c.get('written_with_fallback', 0)} | "
                 f"{c.get('quarantined', 0)} | {c.get('skipped_by_policy', 0)} |"
             )
+            extra = [
+                f"{c[k]} {label}"
+                for k, label in (("quarantined", "quarantined"), ("skipped_by_policy", "skipped"))
+                if c.get(k)
+            ]
             parts.append(
                 f"{obj['entry']} {c.get('written', 0) + c.get('written_with_fallback', 0)}"
-                f"/{c.get('extracted', 0)}"
+                f"/{c.get('extracted', 0)}" + (f" ({', '.join(extra)})" if extra else "")
             )
         table.append(
             f"phase {phase['phase']}: {state} ({rec.get('unexplained', 0)} unexplained) — "

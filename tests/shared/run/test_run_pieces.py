@@ -1,0 +1,95 @@
+"""The run's own pieces: the summary a person reads first, the stored context, the plan."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+
+from shared.mapping.context import DynamicsUser, Flag, ResolutionContext
+from shared.mapping.plan import ObjectExtraction
+from shared.run import context_store
+from shared.run.plan import extraction_levels
+from shared.run.summary import quarantine_csv, render_summary
+
+
+def test_summary_lines_say_what_was_not_written_and_why() -> None:
+    params = {
+        "run_id": "r1",
+        "status": "completed",
+        "phases": [
+            {
+                "phase": 1,
+                "reconciliation": {"reconciled": True, "unexplained": 0},
+                "objects": [
+                    {
+                        "entry": "lead",
+                        "counts": {
+                            "extracted": 105,
+                            "written": 93,
+                            "written_with_fallback": 3,
+                            "quarantined": 2,
+                            "skipped_by_policy": 7,
+                        },
+                    },
+                ],
+            }
+        ],
+    }
+    rejected = [{"source_object": "Lead", "source_id": "00Q1", "reason_code": "INVALID_EMAIL"}]
+    summary, markdown, lines = render_summary(params, rejected)
+    assert lines == ["phase 1: reconciled (0 unexplained) — lead 96/105 (2 quarantined, 7 skipped)"]
+    assert summary["not_written_by_reason"] == {"INVALID_EMAIL": 1}
+    assert "| 1 | lead | 105 | 93 | 3 | 2 | 7 |" in markdown
+
+
+def test_quarantine_csv_keeps_every_record_and_cuts_huge_values() -> None:
+    rows = [
+        {
+            "source_object": "Contact",
+            "source_id": "003A",
+            "reason_code": "TEXT_TOO_LONG",
+            "field": "Title",
+            "value": "x" * 2000,
+            "message": "too long",
+            "hint": "widen",
+            "outcome": "quarantined",
+        },
+        {
+            "source_object": "Contact",
+            "source_id": "003B",
+            "reason_code": "INVALID_EMAIL",
+            "field": "Email",
+            "value": "bob@",
+            "message": "not an address",
+            "hint": "fix it",
+        },
+    ]
+    parsed = list(csv.DictReader(io.StringIO(quarantine_csv(rows))))
+    assert [r["source_id"] for r in parsed] == ["003A", "003B"]
+    assert len(parsed[0]["value"]) == 500 and parsed[1]["value"] == "bob@"
+
+
+def test_resolution_context_survives_the_stage_round_trip() -> None:
+    ctx = ResolutionContext(
+        namespace=uuid.uuid4(),
+        run_id="r1",
+        migrated={"Account": frozenset({"001A"})},
+        present={"Account": frozenset({"001A", "001B"})},
+        users={"ana@x.com": DynamicsUser("u1", "ana@x.com")},
+        fallback_owner=DynamicsUser("u2", "fallback@x.com", disabled=False),
+        flags={("Contact", "003A"): (Flag("DUPLICATE_EMAIL", "dup", "Email", "a@b.c"),)},
+        cut_links=frozenset({("Account", "001A", "ParentId")}),
+        addresses={"a@b.c": ("contacts", "id-1")},
+    )
+    assert context_store.decode(context_store.encode(ctx)) == ctx
+
+
+def test_extraction_levels_put_parents_before_children() -> None:
+    plans = [
+        ObjectExtraction("Task", ["Id"], depends_on=["Contact", "Account"]),
+        ObjectExtraction("Contact", ["Id"], depends_on=["Account", "User"]),
+        ObjectExtraction("Account", ["Id"], depends_on=["Account", "User"]),
+        ObjectExtraction("User", ["Id"]),
+    ]
+    assert extraction_levels(plans) == [["User"], ["Account"], ["Contact"], ["Task"]]
