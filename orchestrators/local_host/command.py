@@ -13,6 +13,7 @@ import json
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -54,8 +55,9 @@ def registry() -> FunctionRegistry:
 class ProgressView:
     """A live table: the run's step and, per object, batches, counts and throughput."""
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, client_stats: Callable[[], Any] | None = None) -> None:
         self.run_id = run_id
+        self.client_stats = client_stats
         self.started = time.monotonic()
         self.statuses: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
@@ -69,8 +71,17 @@ class ProgressView:
             statuses = dict(self.statuses)
         elapsed = max(time.monotonic() - self.started, 0.001)
         main = statuses.get(self.run_id, {}).get("customStatus") or {}
-        table = Table(title=f"run {self.run_id} — {main.get('step', 'starting')}", expand=False)
-        for col in ("object", "pass", "batches", "written", "quarantined", "throttled", "rec/s"):
+        stats = self.client_stats() if self.client_stats else None
+        traffic = (
+            f" — Dataverse: {stats.requests} requests, {stats.throttled} throttled (429), "
+            f"{stats.transient} retried"
+            if stats is not None
+            else ""
+        )
+        table = Table(
+            title=f"run {self.run_id} — {main.get('step', 'starting')}{traffic}", expand=False
+        )
+        for col in ("object", "pass", "batches", "written", "quarantined", "rec/s"):
             table.add_column(col, justify="right" if col != "object" else "left")
         for _instance, status in sorted(statuses.items()):
             custom = status.get("customStatus") or {}
@@ -84,7 +95,6 @@ class ProgressView:
                 f"{custom.get('done', 0)}/{custom.get('batches', 0)}",
                 str(written),
                 str(counts.get("quarantined", 0)),
-                str(counts.get("throttled", 0)),
                 f"{written / elapsed:,.0f}",
             )
         return table
@@ -133,8 +143,14 @@ def drive(
 ) -> InstanceResult:
     """Run (``start`` = orchestrator and input) or resume the instance ``run_id`` to its end."""
     stage = open_stage(settings)
-    rt.install(rt.Runtime(settings=settings, stage=stage, local_reports=True))
-    view = ProgressView(run_id)
+    runtime = rt.Runtime(settings=settings, stage=stage, local_reports=True)
+    rt.install(runtime)
+
+    def client_stats() -> Any:
+        client = runtime.peek("dataverse")
+        return getattr(client, "stats", None)
+
+    view = ProgressView(run_id, client_stats)
     stop = threading.Event()
     host = LocalHost(
         stage, run_id, registry(), max_workers=workers, on_status=view.update, stop=stop

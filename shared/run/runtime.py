@@ -48,6 +48,10 @@ class Runtime:
             value: T = self._cache[key]
             return value
 
+    def peek(self, key: str) -> Any:
+        """A cached client if it was built, else None (never builds one)."""
+        return self._cache.get(key)
+
     def write_report(self, run_id: str, name: str, data: bytes) -> str:
         """Store a report on the stage (and locally when enabled); return where it went."""
         self.stage.put_bytes(f"{run_id}/reports/{name}", data)
