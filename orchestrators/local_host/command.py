@@ -104,6 +104,17 @@ def _settings(config: Path | None, overrides: dict[str, Any] | None = None) -> S
     return load_settings(config, overrides=overrides)
 
 
+def _run_settings(run_id: str, workdir: Path, config: Path | None) -> Settings:
+    """Settings of an existing run: its recorded config file unless one is given."""
+    record = read_run_record(workdir, run_id)
+    config_file = config or (Path(record["config_file"]) if record.get("config_file") else None)
+    if config_file is not None and not config_file.exists():
+        raise ConfigError(
+            [f"config file {config_file} of run {run_id} no longer exists: pass --config"]
+        )
+    return _settings(config_file, {"run": {"workdir": str(workdir)}})
+
+
 def start_local_run(
     settings: Settings,
     *,
@@ -240,13 +251,7 @@ def resume(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Activities at once.")] = 4,
 ) -> None:
     """Continue an interrupted run by replay, without re-running completed steps."""
-    record = read_run_record(workdir, run_id)
-    config_file = config or (Path(record["config_file"]) if record.get("config_file") else None)
-    if config_file is not None and not config_file.exists():
-        raise ConfigError(
-            [f"config file {config_file} of run {run_id} no longer exists: pass --config"]
-        )
-    settings = _settings(config_file, {"run": {"workdir": str(workdir)}})
+    settings = _run_settings(run_id, workdir, config)
     result = drive(settings, run_id, workers=workers)
     raise typer.Exit(report_outcome(settings, run_id, result))
 
@@ -297,9 +302,7 @@ def rollback(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Activities at once.")] = 4,
 ) -> None:
     """Undo a run: delete what it created, restore what it changed, keep what people edited."""
-    record = read_run_record(workdir, run_id)
-    config_file = config or (Path(record["config_file"]) if record.get("config_file") else None)
-    settings = _settings(config_file, {"run": {"workdir": str(workdir)}})
+    settings = _run_settings(run_id, workdir, config)
     rollback_id = f"{run_id}.rollback" + ("-dry-run" if dry_run else "")
     stage = open_stage(settings)
     fresh = not stage.list_keys(f"{rollback_id}/history/")

@@ -74,6 +74,14 @@ def restore_payload(
     return body
 
 
+def changed_by_someone_else(row: Mapping[str, Any], migration_users: set[str]) -> str | None:
+    """Why a row must be kept (its last modifier is not the migration), or None."""
+    modifier = str(row.get("_modifiedby_value", "")).lower()
+    if modifier in migration_users:
+        return None
+    return f"changed after the load by {row.get('_modifiedby_value')}"
+
+
 def _equal(current: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
     for key, want in body.items():
         if key.endswith(_BIND):
@@ -112,12 +120,8 @@ def plan_entry(
         row = current.get(rid.lower())
         if row is None:
             actions.append(RowAction(rid, "already_gone"))
-        elif str(row.get("_modifiedby_value", "")).lower() not in migration_users:
-            actions.append(
-                RowAction(
-                    rid, "kept", reason=f"changed after the load by {row.get('_modifiedby_value')}"
-                )
-            )
+        elif reason := changed_by_someone_else(row, migration_users):
+            actions.append(RowAction(rid, "kept", reason=reason))
         else:
             actions.append(RowAction(rid, "delete", etag=row.get("@odata.etag")))
     for rid, pre in sorted(entry.pre_images.items()):
@@ -130,12 +134,8 @@ def plan_entry(
         body = restore_payload(entry.columns, pre, entity_sets)
         if _equal(row, body):
             actions.append(RowAction(rid, "already_restored"))
-        elif str(row.get("_modifiedby_value", "")).lower() not in migration_users:
-            actions.append(
-                RowAction(
-                    rid, "kept", reason=f"changed after the load by {row.get('_modifiedby_value')}"
-                )
-            )
+        elif reason := changed_by_someone_else(row, migration_users):
+            actions.append(RowAction(rid, "kept", reason=reason))
         else:
             actions.append(RowAction(rid, "restore", etag=row.get("@odata.etag"), payload=body))
     return actions

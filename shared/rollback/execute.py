@@ -18,7 +18,12 @@ from shared.dataverse.client import DataverseClient
 from shared.dataverse.journal import JournalEntry, read_run_journal
 from shared.dataverse.metadata import TableInfo, fetch_table
 from shared.dataverse.reads import read_by_ids
-from shared.rollback.actions import TABLE_ANNOTATION, RowAction, plan_entry
+from shared.rollback.actions import (
+    TABLE_ANNOTATION,
+    RowAction,
+    changed_by_someone_else,
+    plan_entry,
+)
 from shared.stage.base import Stage
 
 
@@ -143,8 +148,9 @@ class Rollback:
             if row_now is None:
                 status = 404
                 break
-            if str(row_now.get("_modifiedby_value", "")).lower() not in self.migration_users:
-                row["reason"] = f"changed after the load by {row_now.get('_modifiedby_value')}"
+            reason = changed_by_someone_else(row_now, self.migration_users)
+            if reason:
+                row["reason"] = reason
                 break
             etag = row_now.get("@odata.etag")
         if action.outcome == "delete":
