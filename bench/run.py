@@ -1,7 +1,8 @@
 """``make bench`` / ``make bench-full``: run every benchmark script in turn.
 
-Each ``bench/<name>.py`` is a module runnable as ``python -m bench.<name>`` that accepts
-``--quick`` (a few minutes in all) or ``--full`` and writes ``bench/results/<date>-<name>.json``.
+Each ``bench/<name>.py`` is a module runnable as ``python -m bench.<name>``; the arguments for
+the quick (a few minutes in all) and full runs are listed below. Each writes
+``bench/results/<date>-<name>.json``.
 Results are summarised by hand in docs/BENCHMARKS.md with the machine, command and date.
 """
 
@@ -14,14 +15,16 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = [
-    "transform",
-    "generate_org",
-    "salesforce_emulator",
-    "extract",
-    "dataverse_emulator",
-    "load",
-]
+# name: (quick arguments, full arguments)
+ARGUMENTS: dict[str, tuple[list[str], list[str]]] = {
+    "transform": (["--quick"], ["--full"]),
+    "generate_org": (["--quick"], ["--full"]),
+    "salesforce_emulator": (["--quick"], ["--full"]),
+    "extract": (["--quick"], ["--full"]),
+    "dataverse_emulator": (["--records", "20000"], ["--records", "200000"]),
+    "load": (["--records", "20000", "--scale", "60"], ["--records", "120000", "--scale", "30"]),
+}
+ORDER = list(ARGUMENTS)
 
 
 def main() -> int:
@@ -31,13 +34,13 @@ def main() -> int:
     mode.add_argument("--full", action="store_true", help="every scale, up to 1M records")
     parser.add_argument("names", nargs="*", help="run only these benchmarks")
     args = parser.parse_args()
-    flag = "--full" if args.full else "--quick"
     names = args.names or [n for n in ORDER if (HERE / f"{n}.py").exists()]
     failures = 0
     for name in names:
         started = time.monotonic()
-        print(f"== bench.{name} {flag}", flush=True)
-        code = subprocess.call([sys.executable, "-m", f"bench.{name}", flag], cwd=HERE.parent)
+        extra = ARGUMENTS[name][1 if args.full else 0]
+        print(f"== bench.{name} {' '.join(extra)}", flush=True)
+        code = subprocess.call([sys.executable, "-m", f"bench.{name}", *extra], cwd=HERE.parent)
         print(f"== bench.{name}: exit {code} in {time.monotonic() - started:.0f}s", flush=True)
         failures += code != 0
     return 1 if failures else 0
