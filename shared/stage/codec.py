@@ -134,3 +134,31 @@ def decode_records(
             f"batch {key}: holds {count} records but its manifest says {manifest['count']}; "
             "re-extract the batch"
         )
+
+
+def complete_batches(keys: Iterable[str]) -> list[str]:
+    """Batch keys whose manifest and data both exist (a data file alone is not a batch)."""
+    present = set(keys)
+    return sorted(
+        k.removesuffix(MANIFEST_SUFFIX)
+        for k in present
+        if k.endswith(MANIFEST_SUFFIX) and k.removesuffix(MANIFEST_SUFFIX) + DATA_SUFFIX in present
+    )
+
+
+def read_checked(
+    key: str,
+    manifest: dict[str, Any] | None,
+    open_read: Callable[[str], IO[bytes]],
+    where: str,
+) -> Iterator[dict[str, Any]]:
+    """Verify the checksum in one streamed pass, then stream the records (both backends)."""
+    if manifest is None:
+        raise StageError(
+            f"{where}: batch {key} is missing or incomplete (no manifest); "
+            "re-run extraction for this object"
+        )
+    with open_read(key + DATA_SUFFIX) as fh:
+        verify_checksum(key, fh, manifest)
+    with open_read(key + DATA_SUFFIX) as fh:
+        yield from decode_records(key, fh, manifest)

@@ -23,11 +23,11 @@ from shared.stage.codec import (
     MANIFEST_SUFFIX,
     BinarySink,
     Meta,
+    complete_batches,
     decode_manifest,
-    decode_records,
     encode_batch,
     encode_manifest,
-    verify_checksum,
+    read_checked,
 )
 from shared.stage.keys import check_key, check_prefix
 
@@ -127,25 +127,11 @@ class LocalStage:
 
     def read_batch(self, key: str) -> Iterator[dict[str, Any]]:
         """Verify the checksum first, then yield records; the count is checked at the end."""
-        manifest = self.batch_manifest(key)
-        if manifest is None:
-            raise StageError(
-                f"stage {self.root}: batch {key} is missing or incomplete (no manifest); "
-                "re-run extraction for this object"
-            )
-        with self.open_read(key + DATA_SUFFIX) as fh:
-            verify_checksum(key, fh, manifest)
-        with self.open_read(key + DATA_SUFFIX) as fh:
-            yield from decode_records(key, fh, manifest)
+        return read_checked(key, self.batch_manifest(key), self.open_read, f"stage {self.root}")
 
     def list_batches(self, prefix: str) -> list[str]:
         """Complete batches only: a data file without its manifest is not listed."""
-        keys = set(self.list_keys(prefix))
-        return sorted(
-            k.removesuffix(MANIFEST_SUFFIX)
-            for k in keys
-            if k.endswith(MANIFEST_SUFFIX) and k.removesuffix(MANIFEST_SUFFIX) + DATA_SUFFIX in keys
-        )
+        return complete_batches(self.list_keys(prefix))
 
     # -- plain objects ----------------------------------------------------------------
 
