@@ -306,7 +306,10 @@ def reconcile_phase(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
         for path in sorted(Path(tmp).rglob("*")):
             if path.is_file():
                 name = str(path.relative_to(tmp))
-                runtime.write_report(run_id, f"phase{phase['index']}-{name}", path.read_bytes())
+                tag = f"phase{phase['index']}"
+                runtime.write_report(
+                    run_id, name if tag in name else f"{tag}-{name}", path.read_bytes()
+                )
     data = verdict.to_dict()
     runtime.stage.put_bytes(
         f"{run_id}/reconciliation/phase{phase['index']}.json", json.dumps(data).encode()
