@@ -40,6 +40,32 @@ def _soql_string(text: str) -> str:
     return "'" + "".join(_SOQL_ESCAPES.get(ch, ch) for ch in text) + "'"
 
 
+def _scalar(value: object, dialect: str) -> str:
+    """Literals SOQL and OData write alike: null, booleans, numbers, datetimes, dates.
+
+    Raises:
+        TypeError: a value with no literal form in ``dialect`` (NaN, infinity, a naive
+            datetime, a list...), so nothing odd is pasted into a query by ``str()``.
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float | Decimal):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise TypeError(f"{value!r} has no {dialect} literal form")
+        return format(value, "f") if isinstance(value, Decimal) else repr(value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise TypeError(f"{value!r} is a naive datetime; give it a timezone")
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} value {value!r} has no {dialect} literal form")
+
+
 def soql_quote(value: object) -> str:
     """Render one Python value as a SOQL literal.
 
@@ -51,25 +77,9 @@ def soql_quote(value: object) -> str:
         TypeError: a value with no SOQL form (a list, a dict, NaN...), so nothing odd is
             ever pasted into a query by ``str()``.
     """
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if isinstance(value, str):
         return _soql_string(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float | Decimal):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise TypeError(f"{value!r} has no SOQL literal form")
-        return format(value, "f") if isinstance(value, Decimal) else repr(value)
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            raise TypeError(f"{value!r} is a naive datetime; give it a timezone")
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} value {value!r} has no SOQL literal form")
+    return _scalar(value, "SOQL")
 
 
 def soql_in(values: Iterable[object]) -> str:
@@ -111,27 +121,11 @@ def odata_quote(value: object) -> str:
     Raises:
         TypeError: a value with no OData literal form.
     """
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float | Decimal):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise TypeError(f"{value!r} has no OData literal form")
-        return format(value, "f") if isinstance(value, Decimal) else repr(value)
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            raise TypeError(f"{value!r} is a naive datetime; give it a timezone")
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} value {value!r} has no OData literal form")
+    return _scalar(value, "OData")
 
 
 def odata_key(value: object = None, /, **alternate_key: object) -> str:
