@@ -24,6 +24,7 @@ from shared.mapping.context import ResolutionContext
 from shared.mapping.models import Mapping
 from shared.mapping.plan import extraction_plan
 from shared.mapping.prepare import build_context
+from shared.mapping.target_metadata import TargetMetadata
 from shared.mapping.transform import CompiledMapping, compile_mapping
 from shared.mapping_review.gate import require_confirmed
 from shared.reconcile.phase import reconcile_phase as reconcile_phase_
@@ -92,14 +93,24 @@ def _tables(mapping: Mapping) -> list[str]:
     return sorted({o.target for o in mapping.objects})
 
 
-def _compiled(runtime: Runtime, run_id: str) -> CompiledMapping:
-    def build() -> CompiledMapping:
+def _metadata(runtime: Runtime, run_id: str) -> TargetMetadata:
+    """The target's metadata for the mapping's tables, read once per process."""
+
+    def build() -> TargetMetadata:
         mapping = load_run_mapping(runtime, run_id)
         client = dataverse(runtime)
-        metadata = run_async(lambda: fetch_target_metadata(client, _tables(mapping)))
-        return compile_mapping(mapping, metadata, check=False)
+        return run_async(lambda: fetch_target_metadata(client, _tables(mapping)))
 
-    return runtime.cached(f"compiled:{run_id}", build)
+    return runtime.cached(f"metadata:{run_id}", build)
+
+
+def _compiled(runtime: Runtime, run_id: str) -> CompiledMapping:
+    return runtime.cached(
+        f"compiled:{run_id}",
+        lambda: compile_mapping(
+            load_run_mapping(runtime, run_id), _metadata(runtime, run_id), check=False
+        ),
+    )
 
 
 def check_schema(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
@@ -110,10 +121,8 @@ def check_schema(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
     """
     run_id = params["run_id"]
     mapping = load_run_mapping(runtime, run_id)
-    client = dataverse(runtime)
-    metadata = run_async(lambda: fetch_target_metadata(client, _tables(mapping)))
     try:
-        compile_mapping(mapping, metadata, check=True)
+        compile_mapping(mapping, _metadata(runtime, run_id), check=True)
     except SchemaError as exc:
         raise SchemaError(
             f"{exc.message}\nCreate what is missing with: ./migrate deploy-schema --config FILE"
