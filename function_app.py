@@ -31,6 +31,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "orchestrators.delta",  # orchestrator "delta"
     "activities.rollback",  # rollback activities
     "activities.migration",  # migrate activities
+    "activities.delta",  # delta activities
 )
 # ---------------------------------------------------------------------------------------
 

@@ -49,7 +49,8 @@ def _register() -> None:
     from emulators.salesforce.import_tree import import_tree
     from orchestrators.local_host.command import resume, rollback, run, status
     from shared.dataverse.command import deploy_schema_command
-    from shared.demo import delta, demo
+    from shared.delta.command import delta
+    from shared.demo import demo
     from shared.mapping.command import check_mapping
     from shared.mapping_review.command import confirm_map, propose_map, review
     from shared.salesforce.command import discover, extract, inventory
@@ -78,7 +79,11 @@ def _register() -> None:
             rollback,
             "Undo a run; keep what people changed since (--dry-run to preview).",
         ),
-        ("delta", delta, "Sync changes made in Salesforce since a run (not built yet)."),
+        (
+            "delta",
+            delta,
+            "Sync changes and deletions made in Salesforce since the last run (--cutover).",
+        ),
         ("extract", extract, "Extract the mapped objects into the stage, parents first."),
         ("inventory", inventory, "Write the sequence inventory and the enrollment manifest."),
         ("generate-org", generate_org, "Generate a Leadfwd Salesforce org with planted defects."),

@@ -242,18 +242,3 @@ def demo(
     _say(f"servers stopped; finished in {time.monotonic() - started:.0f}s")
     _say(f"everything is under {workdir}")
     raise typer.Exit(code)
-
-
-def delta(
-    config: Annotated[Path, typer.Option("--config", help="YAML config file.")],
-    cutover: Annotated[bool, typer.Option(help="Final delta with a cutover certificate.")] = False,
-) -> None:
-    """Delta sync and cutover are not built yet: say so plainly and start nothing."""
-    from shared.errors import NotBuiltError
-
-    raise NotBuiltError(
-        "delta sync and cutover are not built yet (issue 9): nothing was started. Until then, "
-        "re-run ./migrate run after the source freeze: writes are upserts by deterministic id, "
-        "so changed records are updated and nothing is duplicated, but records deleted in "
-        "Salesforce during the window are not removed from Dynamics."
-    )

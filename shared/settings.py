@@ -178,8 +178,22 @@ class DeltaSettings(_Section):
     schedule: str | None = Field(
         None, description="NCRONTAB for the timer trigger; off when empty."
     )
-    overlap_minutes: int = Field(15, ge=0)
-    delete_policy: Literal["delete", "deactivate", "report"] = "delete"
+    overlap_minutes: int = Field(
+        15,
+        ge=0,
+        description="Minutes a delta re-reads before the last watermark (late commits).",
+    )
+    delete_policy: Literal["delete", "deactivate", "report"] = Field(
+        "delete",
+        description="What a delta does to rows deleted in Salesforce: delete (journalled, "
+        "undone by rollback), deactivate (statecode), or report only.",
+    )
+    full_compare_hours: float = Field(
+        24.0,
+        gt=0,
+        description="Compare full source id sets (finds rows purged from the recycle bin) "
+        "when the last comparison is older than this; always at cutover.",
+    )
 
 
 class Settings(BaseSettings):

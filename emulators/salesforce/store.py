@@ -34,6 +34,15 @@ from emulators.salesforce.values import Clock, normalize_id
 __all__ = ["OrgStore", "quote_ident"]
 
 _SYSTEM_SET_ON_WRITE = ("LastModifiedDate", "SystemModstamp", "LastModifiedById")
+# What a delete takes with it (child object → the fields that point at the deleted record).
+_CASCADE: dict[str, tuple[str, ...]] = {
+    "Contact": ("AccountId",),
+    "Opportunity": ("AccountId",),
+    "Task": ("WhoId", "WhatId"),
+    "Event": ("WhoId", "WhatId"),
+    "Note": ("ParentId",),
+    "Attachment": ("ParentId",),
+}
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -190,14 +199,37 @@ class OrgStore:
         self._set(obj, current["Id"], row)
 
     def delete(self, obj: ObjectSchema, record_id: str) -> None:
-        """Soft-delete: the row stays for ``queryAll`` with ``IsDeleted`` true."""
+        """Soft-delete: the row stays for ``queryAll`` with ``IsDeleted`` true.
+
+        Like Salesforce, the delete cascades to what the record owns: an account's contacts
+        and opportunities, and every deleted record's tasks and events (``WhoId``/``WhatId``)
+        and notes and attachments (``ParentId``) go to the recycle bin with it.
+        """
         current = self._live_row(obj, record_id)
-        stamp = self.clock.stamp()
+        self._soft_delete(obj, current["Id"], self.clock.stamp())
+
+    def _soft_delete(self, obj: ObjectSchema, record_id: str, stamp: str) -> None:
         row: dict[str, Any] = {"IsDeleted": 1}
         for name in _SYSTEM_SET_ON_WRITE:
             if name.lower() in obj.fields:
                 row[name] = self.config.user.id if name.endswith("ById") else stamp
-        self._set(obj, current["Id"], row)
+        self._set(obj, record_id, row)
+        for child_name, fields in _CASCADE.items():
+            child = self.schema.get(child_name)
+            if child is None:
+                continue
+            for field_name in fields:
+                if field_name.lower() not in child.fields:
+                    continue
+                if child_name in ("Contact", "Opportunity") and obj.name != "Account":
+                    continue
+                rows = self.execute(
+                    f'SELECT "Id" FROM {quote_ident(child.name)} WHERE '
+                    f'{quote_ident(field_name)} = ? AND "IsDeleted" = 0',
+                    (record_id,),
+                )
+                for (child_id,) in rows:
+                    self._soft_delete(child, str(child_id), stamp)
 
     def _set(self, obj: ObjectSchema, record_id: str, row: Mapping[str, Any]) -> None:
         if not row:

@@ -42,13 +42,22 @@ ORCHESTRATOR = "migrate"
 
 def registry() -> FunctionRegistry:
     """Every orchestrator and activity the local host can run."""
+    from activities.delta import bp as delta_activities
     from activities.migration import bp as migration_activities
     from activities.rollback import bp as rollback_activities
+    from orchestrators.delta import bp as delta_bp
     from orchestrators.migrate import bp as migrate_bp
     from orchestrators.rollback import bp as rollback_bp
 
     return FunctionRegistry.from_blueprints(
-        [migrate_bp, migration_activities, rollback_bp, rollback_activities]
+        [
+            migrate_bp,
+            migration_activities,
+            rollback_bp,
+            rollback_activities,
+            delta_bp,
+            delta_activities,
+        ]
     )
 
 

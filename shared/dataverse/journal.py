@@ -36,9 +36,10 @@ __all__ = ["FORMAT", "Journal", "JournalEntry", "Kind", "pre_image", "read_run_j
 
 FORMAT = 1
 FILE_CHUNK = 10
-Kind = Literal["rows", "files", "close", "link"]
+Kind = Literal["rows", "files", "close", "link", "delete"]
 # Rollback undoes kinds in this order within a batch: links first, then states, then rows.
-UNDO_ORDER: dict[str, int] = {"link": 0, "close": 1, "files": 2, "rows": 3}
+# ``delete`` entries (a delta applying a source deletion) hold full pre-images to re-create.
+UNDO_ORDER: dict[str, int] = {"link": 0, "close": 1, "files": 2, "rows": 3, "delete": 4}
 _KEEP_ANNOTATIONS = (
     "@Microsoft.Dynamics.CRM.lookuplogicalname",
     "@Microsoft.Dynamics.CRM.associatednavigationproperty",
@@ -150,7 +151,7 @@ class Journal:
         """
         wanted = sorted({i.lower() for i in ids})
         # Notes come back with their bodies: read them a few at a time.
-        chunk = FILE_CHUNK if kind == "files" else CHUNK
+        chunk = FILE_CHUNK if kind == "files" or table.logical == "annotation" else CHUNK
         existing = await read_by_ids(client, table, wanted, chunk=chunk) if wanted else {}
         earlier_created = {i for e in self.entries() for i in e.created}
         created = [i for i in wanted if i not in existing or i in earlier_created]

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from shared.crashpoints import reach
 from shared.dataverse.bulk import BulkWriter, Item, WriteOutcome, rejection_for
 from shared.dataverse.context import LoadContext
 from shared.dataverse.files import inline_items, plan_files, upload_chunked
@@ -172,9 +173,11 @@ async def _write_table(
         cols = [*columns, "statecode", "statuscode"] if stateful else columns
         entry = await journal.begin(context.client, table, "rows", [r.id for r in plain], cols)
         outcome.merge(await _reopen(writer, entry.current, stateful))
+        reach("load.journaled")
         step = await writer.write(
             [Item(r, r.payload) for r in plain], mode="upsert", existing=set(entry.existing)
         )
+        reach("load.written")
         journal.finish(entry, written=step.written, rejected=_ids(step.rejected, plain))
         outcome.merge(step)
     if files:
@@ -398,6 +401,7 @@ async def link_batch(ref: BatchRef, *, stage: Stage, context: LoadContext) -> di
         step = await writer.write(
             [Item(r, r.payload) for r in rows if r.id.lower() in present], mode="update"
         )
+        reach("link.written")
         journal.finish(entry, written=step.written, rejected=_ids(step.rejected, rows))
         outcome.merge(step)
     stage.put_bytes(

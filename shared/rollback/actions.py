@@ -8,7 +8,10 @@ For every id the entry journalled, the current row (or its absence) decides the 
 - already equal to its pre-image → **already_restored** (a rerun of the rollback);
 - gone → **already_gone**;
 - last modified by anyone else → **kept**: a person changed it after the load; it is never
-  overwritten or deleted, and the report lists it.
+  overwritten or deleted, and the report lists it;
+- deleted by a delta (a ``delete`` entry, full pre-image) and absent now → **recreate** it with
+  the same id, its writable columns, lookups and owner, then its state; present now →
+  **already_restored**.
 
 Every write is sent with ``If-Match`` on the ETag read here, so a change made between this
 read and the write is also kept (412) rather than overwritten.
@@ -21,8 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from shared.dataverse.journal import JournalEntry
+from shared.dataverse.metadata import TableInfo
 
-Outcome = Literal["delete", "restore", "already_restored", "already_gone", "kept"]
+Outcome = Literal["delete", "restore", "recreate", "already_restored", "already_gone", "kept"]
+STATE_COLUMNS = ("statecode", "statuscode")
 NAV_ANNOTATION = "@Microsoft.Dynamics.CRM.associatednavigationproperty"
 TABLE_ANNOTATION = "@Microsoft.Dynamics.CRM.lookuplogicalname"
 _BIND = "@odata.bind"
@@ -67,11 +72,50 @@ def restore_payload(
                 body[col] = f"/{entity_sets[table]}({target})"
             else:
                 body[col] = None
-        elif "@" in col or col.startswith("_"):
+        elif "@" in col or col.startswith("_") or col.endswith("_activity_parties"):
+            # Activity parties are a collection the pre-image does not hold: not restored.
             continue
         else:
             body[col] = values.get(col)
     return body
+
+
+def recreate_payload(
+    pre_image: Mapping[str, Any], table: TableInfo, entity_sets: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The create body and the state change that put a deleted row back as it was.
+
+    Every column the pre-image holds that can be set on create is sent; lookups (owner,
+    parent, regarding) are re-bound through their navigation annotations; the original
+    creation date goes back through ``overriddencreatedon``. State and status cannot be set
+    on create: they are returned separately, for an update right after (empty when open).
+    """
+    values: Mapping[str, Any] = pre_image.get("values", {})
+    body: dict[str, Any] = {}
+    for key, value in values.items():
+        if key.endswith(NAV_ANNOTATION):
+            column = key.removesuffix(NAV_ANNOTATION)
+            logical = column.removeprefix("_").removesuffix("_value")
+            attr = table.attributes.get(logical)
+            target_table = values.get(column + TABLE_ANNOTATION)
+            target = values.get(column)
+            known = isinstance(target_table, str) and target_table in entity_sets
+            if attr and attr.valid_create and target and known:
+                body[f"{value}@odata.bind"] = f"/{entity_sets[str(target_table)]}({target})"
+            continue
+        if "@" in key or key.startswith("_") or value is None or key in STATE_COLUMNS:
+            continue
+        attr = table.attributes.get(key)
+        if attr is not None and attr.valid_create and key != table.primary_id:
+            body[key] = value
+    if "overriddencreatedon" in table.attributes and values.get("createdon"):
+        body["overriddencreatedon"] = values["createdon"]
+    state = {k: values[k] for k in STATE_COLUMNS if values.get(k) not in (None, 0)}
+    if state and "statuscode" not in state and values.get("statuscode") is not None:
+        state["statuscode"] = values["statuscode"]
+    if state.get("statecode") in (None, 0):
+        state = {}
+    return body, state
 
 
 def changed_by_someone_else(row: Mapping[str, Any], migration_users: set[str]) -> str | None:
@@ -116,6 +160,13 @@ def plan_entry(
         entity_sets: Logical table name → entity set, to re-bind lookups.
     """
     actions: list[RowAction] = []
+    if entry.kind == "delete":
+        for rid in sorted(entry.pre_images):
+            if current.get(rid.lower()) is not None:
+                actions.append(RowAction(rid, "already_restored", reason="the row exists"))
+            else:
+                actions.append(RowAction(rid, "recreate"))
+        return actions
     for rid in entry.created:
         row = current.get(rid.lower())
         if row is None:

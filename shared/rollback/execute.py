@@ -9,20 +9,24 @@ change made in between is kept (the server answers 412) rather than overwritten.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
+from shared.crashpoints import reach
 from shared.dataverse.client import DataverseClient
 from shared.dataverse.journal import JournalEntry, read_run_journal
 from shared.dataverse.metadata import TableInfo, fetch_table
 from shared.dataverse.reads import read_by_ids
+from shared.delta.deletions import body_key
 from shared.rollback.actions import (
     TABLE_ANNOTATION,
     RowAction,
     changed_by_someone_else,
     plan_entry,
+    recreate_payload,
 )
 from shared.stage.base import Stage
 
@@ -130,9 +134,13 @@ class Rollback:
     async def _perform(self, entry: JournalEntry, action: RowAction) -> dict[str, Any]:
         row = {k: v for k, v in asdict(action).items() if k != "etag"}
         row["object"] = entry.object
-        if self.dry_run or action.outcome not in {"delete", "restore"}:
-            if self.dry_run and action.outcome in {"delete", "restore"}:
+        if self.dry_run or action.outcome not in {"delete", "restore", "recreate"}:
+            if self.dry_run and action.outcome in {"delete", "restore", "recreate"}:
                 row["outcome"] = f"would_{action.outcome}"
+            return _done(row)
+        if action.outcome == "recreate":
+            row.update(await self._recreate(entry, action.id))
+            reach("rollback.row")
             return _done(row)
         path = f"{entry.entity_set}({action.id})"
         etag = action.etag
@@ -153,6 +161,7 @@ class Rollback:
                 row["reason"] = reason
                 break
             etag = row_now.get("@odata.etag")
+        reach("rollback.row")
         if action.outcome == "delete":
             row["outcome"] = {404: "already_gone", 412: "kept"}.get(status, "deleted")
         else:
@@ -160,6 +169,45 @@ class Rollback:
         if row["outcome"] == "kept" and not row.get("reason"):
             row["reason"] = "changed between the rollback's read and its write"
         return _done(row)
+
+    async def _recreate(self, entry: JournalEntry, rid: str) -> dict[str, Any]:
+        """Put back a row a delta deleted: same id, its columns, then its state."""
+        table = await self._table(entry.table)
+        pre = entry.pre_images[rid]
+        body, state = recreate_payload(pre, table, await self._entity_sets(entry))
+        stored = body_key(entry.run_id, rid)
+        if table.logical == "annotation" and self.stage.exists(stored):
+            body["documentbody"] = base64.b64encode(self.stage.get_bytes(stored)).decode()
+        response = await self.client.request(
+            "PATCH",
+            f"{entry.entity_set}({rid})",
+            json=body,
+            headers={"If-None-Match": "*"},
+            ok_statuses=frozenset({412}),
+            action=f"rollback recreate {entry.entity_set}",
+            object_name=entry.table,
+            record_id=rid,
+        )
+        if response.status_code == 412:
+            return {"outcome": "already_restored", "reason": "the row exists"}
+        if state:
+            changed = await self.client.request(
+                "PATCH",
+                f"{entry.entity_set}({rid})",
+                json=state,
+                headers={"If-Match": "*"},
+                ok_statuses=frozenset({400}),
+                action=f"rollback restore state {entry.entity_set}",
+                object_name=entry.table,
+                record_id=rid,
+            )
+            if changed.status_code == 400:
+                return {
+                    "outcome": "recreated",
+                    "reason": f"re-created open: its state {state} was refused "
+                    f"({changed.text[:200]}); close it in Dynamics",
+                }
+        return {"outcome": "recreated"}
 
     async def _write(
         self, entry: JournalEntry, action: RowAction, path: str, etag: str | None

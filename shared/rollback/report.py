@@ -75,6 +75,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     if report["kept"]:
         lines += ["", "## Kept: changed by a person after the load (not overwritten)", ""]
         lines += [f"- {k['table']} {k['id']}: {k['reason']}" for k in report["kept"]]
+    if report.get("sync_state"):
+        lines += ["", f"Delta sync: {report['sync_state']}."]
     if report["unaccounted"] or report["pending_entries"]:
         lines += ["", "## Not yet processed (resume the rollback)", ""]
         lines += [f"- {x}" for x in report["pending_entries"] + report["unaccounted"]]

@@ -7,6 +7,7 @@ from itertools import groupby
 from typing import Any
 
 from shared.dataverse.journal import read_run_journal
+from shared.delta.state import on_rollback
 from shared.rollback.execute import Rollback, entry_name
 from shared.rollback.report import build_report, render_markdown
 from shared.run.clients import dataverse, run_async
@@ -64,6 +65,9 @@ def write_report(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
         rollback_id=params["run_id"],
         dry_run=bool(params.get("dry_run")),
     )
+    if report["complete"] and not params.get("dry_run"):
+        # The target no longer reflects that run: the next delta continues from the one before.
+        report["sync_state"] = on_rollback(runtime.stage, params["target_run_id"])
     name = "rollback-dry-run" if params.get("dry_run") else "rollback"
     runtime.write_report(
         params["target_run_id"], f"{name}.json", json.dumps(report, indent=2).encode()

@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from shared.crashpoints import reach
 from shared.dataverse.load import BatchRef, link_batch, load_batch
 from shared.dataverse.metadata import fetch_target_metadata
+from shared.delta.state import advance, capture_watermark
 from shared.errors import FatalError, MappingNotConfirmedError, SchemaError
 from shared.ids import org_namespace
 from shared.mapping.context import ResolutionContext
@@ -141,6 +143,9 @@ def extract_object(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
     if not items:
         raise FatalError(f"{name} is not in the extraction plan of run {run_id}")
     client = _salesforce(runtime)
+    capture_watermark(
+        client, runtime.stage, run_id, name, queryable=items[0].parent_filter is None
+    )
     (result,) = extract_all(client, runtime.stage, runtime.settings, run_id, items)
     data = result.to_dict()
     runtime.stage.put_bytes(f"{run_id}/extraction/{name}.json", json.dumps(data).encode())
@@ -191,7 +196,8 @@ def prepare_context(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
         ]
 
     ctx = build_context(
-        {name: list(_staged(runtime, run_id, name)) for name in objects},
+        # Generators: each object's batches stream through the pre-passes in one pass.
+        {name: _staged(runtime, run_id, name) for name in objects},
         mapping,
         namespace=org_namespace(_org_id(runtime, run_id)),
         users=run_async(users),
@@ -293,6 +299,7 @@ def second_pass_batch(runtime: Runtime, params: dict[str, Any]) -> dict[str, int
 
 def reconcile_phase(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
     """Reconcile one phase (counts, presence, field read-back); write its reports."""
+    reach("reconcile.phase")
     run_id = params["run_id"]
     phase = next(p for p in _plan(runtime, run_id)["phases"] if p["index"] == params["phase"])
     entries: dict[str, list[str]] = {}
@@ -371,4 +378,6 @@ def write_summary(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
     summary, markdown, table = render_summary(params, quarantine)
     runtime.write_report(run_id, "summary.json", json.dumps(summary, indent=2).encode())
     runtime.write_report(run_id, "summary.md", markdown.encode())
+    if params["status"] == "completed" and params.get("kind", "migration") == "migration":
+        advance(runtime.stage, run_id, base_run=run_id)  # deltas continue from this run
     return {"run_id": run_id, "status": params["status"], "phase_table": table}

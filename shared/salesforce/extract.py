@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from shared.crashpoints import reach
 from shared.errors import MigrationError, SourceError, TransientServiceError
 from shared.mapping.plan import ObjectExtraction
 from shared.quoting import soql_in, soql_quote
@@ -272,6 +273,7 @@ class _BatchWriter:
             }
 
         manifest = self.stage.write_batch(key, self._with_files(records), late_meta)
+        reach("extract.batch_staged")
         count = int(manifest["count"])
         self.result.extracted += count
         self.batch += 1
@@ -372,21 +374,24 @@ def _by_parent(
     """``LinkedEntityId IN (...)`` over the staged ids of each parent object, chunk by chunk."""
     pf = job.item.parent_filter or {}
     parents = list(pf.get("parents", []))
-    if not any(stage.list_batches(raw_prefix(job.run_id, p)) for p in parents):
+    if pf.get("ids_key"):  # a delta names its parents' ids (all migrated ones) explicitly
+        parent_ids = sorted(set(json.loads(stage.get_bytes(str(pf["ids_key"])))))
+    elif not any(stage.list_batches(raw_prefix(job.run_id, p)) for p in parents):
         raise SourceError(
             f"{job.sobject} is queried by the ids of its parents ({', '.join(parents)}), but "
             f"none of them is staged in run {job.run_id}: extract them first (same run id)",
             object_name=job.sobject,
         )
-    parent_ids = sorted(
-        {
-            str(r["Id"])
-            for parent in pf.get("parents", [])
-            for key in stage.list_batches(raw_prefix(job.run_id, parent))
-            for r in stage.read_batch(key)
-            if r.get("Id")
-        }
-    )
+    else:
+        parent_ids = sorted(
+            {
+                str(r["Id"])
+                for parent in pf.get("parents", [])
+                for key in stage.list_batches(raw_prefix(job.run_id, parent))
+                for r in stage.read_batch(key)
+                if r.get("Id")
+            }
+        )
     step = settings.extract.parent_chunk
     chunks = [parent_ids[i : i + step] for i in range(0, len(parent_ids), step)]
     start = int(last["chunk"]) + 1 if last else 0
