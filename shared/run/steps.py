@@ -143,9 +143,7 @@ def extract_object(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
     if not items:
         raise FatalError(f"{name} is not in the extraction plan of run {run_id}")
     client = _salesforce(runtime)
-    capture_watermark(
-        client, runtime.stage, run_id, name, queryable=items[0].parent_filter is None
-    )
+    capture_watermark(client, runtime.stage, run_id, name, queryable=items[0].parent_filter is None)
     (result,) = extract_all(client, runtime.stage, runtime.settings, run_id, items)
     data = result.to_dict()
     runtime.stage.put_bytes(f"{run_id}/extraction/{name}.json", json.dumps(data).encode())
