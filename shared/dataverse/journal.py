@@ -36,10 +36,18 @@ __all__ = ["FORMAT", "Journal", "JournalEntry", "Kind", "pre_image", "read_run_j
 
 FORMAT = 1
 FILE_CHUNK = 10
-Kind = Literal["rows", "files", "close", "link", "delete"]
+Kind = Literal["rows", "files", "close", "link", "delete", "parties"]
 # Rollback undoes kinds in this order within a batch: links first, then states, then rows.
-# ``delete`` entries (a delta applying a source deletion) hold full pre-images to re-create.
-UNDO_ORDER: dict[str, int] = {"link": 0, "close": 1, "files": 2, "rows": 3, "delete": 4}
+# ``delete`` entries (a delta applying a source deletion) hold full pre-images to re-create;
+# ``parties`` entries hold activities' party lists (a collection no row read returns).
+UNDO_ORDER: dict[str, int] = {
+    "parties": 0,
+    "link": 1,
+    "close": 2,
+    "files": 3,
+    "rows": 4,
+    "delete": 5,
+}
 _KEEP_ANNOTATIONS = (
     "@Microsoft.Dynamics.CRM.lookuplogicalname",
     "@Microsoft.Dynamics.CRM.associatednavigationproperty",
@@ -173,6 +181,30 @@ class Journal:
             pre_images=pre,
             at=self._clock().isoformat(),
             current=existing,
+        )
+        self.stage.put_bytes(self._key(entry), entry.to_json())
+        return entry
+
+    def record(
+        self, table: TableInfo, kind: Kind, pre_images: dict[str, dict[str, Any]]
+    ) -> JournalEntry:
+        """Store an intent entry whose pre-images the caller read itself (party lists)."""
+        entry = JournalEntry(
+            run_id=self.run_id,
+            phase_index=self.phase_index,
+            phase=self.phase,
+            object=self.sobject,
+            batch=self.batch,
+            seq=self._next_seq(),
+            kind=kind,
+            table=table.logical,
+            entity_set=table.entity_set,
+            primary_id=table.primary_id,
+            columns=[],
+            existing=sorted(pre_images),
+            created=[],
+            pre_images=pre_images,
+            at=self._clock().isoformat(),
         )
         self.stage.put_bytes(self._key(entry), entry.to_json())
         return entry

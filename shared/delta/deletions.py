@@ -22,8 +22,8 @@ then the cascaded activities and notes.
 from __future__ import annotations
 
 import base64
+import json
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -31,7 +31,9 @@ from shared.crashpoints import reach
 from shared.dataverse.context import LoadContext
 from shared.dataverse.journal import Journal
 from shared.dataverse.metadata import TableInfo
+from shared.dataverse.reads import LOOKUP_ANNOTATIONS, read_by_ids
 from shared.quoting import odata_quote
+from shared.rollback.actions import NAV_ANNOTATION, TABLE_ANNOTATION
 from shared.stage.base import Stage
 
 __all__ = [
@@ -54,6 +56,7 @@ INACTIVE_STATE: dict[str, int] = {
     "email": 2,
 }
 CASCADE_PHASE_INDEX = 100
+LINK_PHASE_INDEX = 50
 _FILTER_CHUNK = 50
 
 
@@ -95,52 +98,218 @@ class DeletionResult:
         }
 
 
-async def _dependents(
-    context: LoadContext, tables: Iterable[TableInfo], parent_ids: list[str]
-) -> dict[str, list[str]]:
-    """Rows a delete of ``parent_ids`` would cascade to: activities regarding them, notes."""
-    out: dict[str, list[str]] = {}
-    for table in tables:
-        column = "_objectid_value" if table.logical == "annotation" else "_regardingobjectid_value"
-        found: list[str] = []
-        for start in range(0, len(parent_ids), _FILTER_CHUNK):
-            part = parent_ids[start : start + _FILTER_CHUNK]
-            flt = " or ".join(f"{column} eq {odata_quote(uuid.UUID(i))}" for i in part)
-            async for row in context.client.get_all(
-                table.entity_set,
-                params={"$select": table.primary_id, "$filter": flt},
-                action=f"read {table.entity_set} to be deleted by cascade",
-            ):
-                found.append(str(row[table.primary_id]).lower())
-        if found:
-            out[table.logical] = sorted(set(found))
+def parties_key(run_id: str, row_id: str) -> str:
+    """Where a deleted activity's party list is kept for a rollback."""
+    return f"{run_id}/deleted-parties/{row_id.lower()}.json"
+
+
+def _or(column: str, ids: list[str]) -> str:
+    return " or ".join(f"{column} eq {odata_quote(uuid.UUID(i))}" for i in ids)
+
+
+async def _find(
+    context: LoadContext, table: TableInfo, column: str, ids: list[str], select: str
+) -> list[dict[str, Any]]:
+    """Rows of ``table`` whose ``column`` is one of ``ids`` (lookup annotations included)."""
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(ids), _FILTER_CHUNK):
+        part = ids[start : start + _FILTER_CHUNK]
+        async for row in context.client.get_all(
+            table.entity_set,
+            params={"$select": select, "$filter": _or(column, part)},
+            headers={"Prefer": LOOKUP_ANNOTATIONS},
+            action=f"read {table.entity_set} that point at deleted rows",
+        ):
+            out.append(row)
     return out
 
 
-async def _delete_rows(
-    context: LoadContext, stage: Stage, journal: Journal, table: TableInfo, ids: list[str]
-) -> tuple[int, int]:
-    """Journal the rows' pre-images, then delete them; return (deleted, already gone)."""
-    entry = await journal.begin(context.client, table, "delete", ids, [])
-    for rid, row in entry.current.items():
-        body = row.get("documentbody")
-        if body:
-            stage.put_bytes(body_key(journal.run_id, rid), base64.b64decode(str(body)))
-    deleted: list[str] = []
-    for rid in sorted(entry.current):
-        response = await context.client.request(
-            "DELETE",
-            f"{table.entity_set}({rid})",
-            ok_statuses=frozenset({404}),
-            action=f"delete {table.entity_set} deleted in Salesforce",
-            object_name=table.logical,
-            record_id=rid,
+def _party_item(row: dict[str, Any], entity_sets: dict[str, str]) -> dict[str, Any]:
+    """One party as the loader writes it: a bound party, or the address used."""
+    item: dict[str, Any] = {"participationtypemask": row.get("participationtypemask")}
+    logical = row.get("_partyid_value" + TABLE_ANNOTATION)
+    if row.get("_partyid_value") and isinstance(logical, str) and logical in entity_sets:
+        item[f"partyid_{logical}@odata.bind"] = f"/{entity_sets[logical]}({row['_partyid_value']})"
+    else:
+        item["addressused"] = row.get("addressused")
+    return item
+
+
+@dataclass
+class _Deleter:
+    """Deletes rows with what hangs on them, journalling everything a rollback needs."""
+
+    context: LoadContext
+    stage: Stage
+    run_id: str
+    entry: str
+    phase_index: int
+    tables: list[TableInfo]
+    result: DeletionResult
+
+    async def _entity_sets(self) -> dict[str, str]:
+        out = {t.logical: t.entity_set for t in self.tables}
+        for logical in ("systemuser", "contact", "lead", "account"):
+            if logical not in out:
+                out[logical] = (await self.context.table(logical)).entity_set
+        return out
+
+    async def party_lists(self, table: TableInfo, ids: list[str]) -> dict[str, list[Any]]:
+        """The party lists of activities ``ids`` of ``table``, in a stable order."""
+        parties = await self.context.table("activityparty")
+        rows = await _find(
+            self.context,
+            parties,
+            "_activityid_value",
+            ids,
+            "participationtypemask,addressused,_partyid_value,_activityid_value",
         )
-        if response.status_code != 404:
-            deleted.append(rid)
-        reach("delta.deleting")
-    journal.finish(entry, written=deleted, rejected=[])
-    return len(deleted), len(ids) - len(deleted)
+        sets = await self._entity_sets()
+        out: dict[str, list[Any]] = {i: [] for i in ids}
+        for row in rows:
+            out.setdefault(str(row["_activityid_value"]).lower(), []).append(_party_item(row, sets))
+        return {k: sorted(v, key=lambda p: json.dumps(p, sort_keys=True)) for k, v in out.items()}
+
+    async def delete(self, table: TableInfo, ids: list[str], depth: int) -> int:
+        """Delete ``ids`` of ``table`` and their dependents; return how many were deleted."""
+        ids = sorted({i.lower() for i in ids})
+        if not ids:
+            return 0
+        for child, child_ids in await self._dependents(table, ids):
+            self.result.cascade_deleted += await self.delete(child, child_ids, depth + 1)
+            self.result.rows += [
+                {"id": i, "table": child.logical, "outcome": "cascade_deleted"} for i in child_ids
+            ]
+        await self._journal_links(table, ids)
+        await self._journal_parties(table, ids)
+        if depth == 0:
+            journal = self._journal(deletion_phase_index(self.phase_index), "deletions", self.entry)
+        else:
+            journal = self._journal(
+                CASCADE_PHASE_INDEX - depth, "cascade", f"{self.entry}-{table.logical}"
+            )
+        entry = await journal.begin(self.context.client, table, "delete", ids, [])
+        if table.is_activity and entry.current:
+            for rid, plist in (await self.party_lists(table, sorted(entry.current))).items():
+                self.stage.put_bytes(parties_key(self.run_id, rid), json.dumps(plist).encode())
+        for rid, row in entry.current.items():
+            body = row.get("documentbody")
+            if body:
+                self.stage.put_bytes(body_key(self.run_id, rid), base64.b64decode(str(body)))
+        deleted: list[str] = []
+        for rid in sorted(entry.current):
+            response = await self.context.client.request(
+                "DELETE",
+                f"{table.entity_set}({rid})",
+                ok_statuses=frozenset({404}),
+                action=f"delete {table.entity_set} deleted in Salesforce",
+                object_name=table.logical,
+                record_id=rid,
+            )
+            if response.status_code != 404:
+                deleted.append(rid)
+            reach("delta.deleting")
+        journal.finish(entry, written=deleted, rejected=[])
+        return len(deleted)
+
+    def _journal(self, phase_index: int, phase: str, name: str) -> Journal:
+        return Journal(
+            self.stage,
+            run_id=self.run_id,
+            phase_index=phase_index,
+            phase=phase,
+            sobject=name,
+            batch=0,
+        )
+
+    async def _dependents(
+        self, table: TableInfo, ids: list[str]
+    ) -> list[tuple[TableInfo, list[str]]]:
+        """What Dynamics deletes with these rows: activities regarding them, their notes."""
+        if table.logical == "annotation":
+            return []
+        out = []
+        for child in self.tables:
+            if child.logical == "annotation":
+                column = "_objectid_value"
+            elif child.is_activity and not table.is_activity:
+                column = "_regardingobjectid_value"
+            else:
+                continue
+            rows = await _find(self.context, child, column, ids, child.primary_id)
+            found = sorted({str(r[child.primary_id]).lower() for r in rows})
+            if found:
+                out.append((child, found))
+        return out
+
+    async def _journal_links(self, table: TableInfo, ids: list[str]) -> None:
+        """Rows whose lookups Dynamics clears when ``ids`` go: journalled, to be re-bound."""
+        gone = set(ids)
+        for other in self.tables:
+            lookups = [
+                a.logical
+                for a in other.attributes.values()
+                if table.logical in a.targets and a.type in ("Lookup", "Customer")
+            ]
+            if not lookups:
+                continue
+            victims: set[str] = set()
+            for column in lookups:
+                rows = await _find(self.context, other, f"_{column}_value", ids, other.primary_id)
+                victims |= {str(r[other.primary_id]).lower() for r in rows}
+            if other.logical == table.logical:
+                victims -= gone
+            if not victims:
+                continue
+            current = await read_by_ids(self.context.client, other, sorted(victims))
+            columns = {
+                f"{row[key]}@odata.bind"
+                for row in current.values()
+                for key in row
+                if key.endswith(NAV_ANNOTATION)
+                and str(row.get(key.removesuffix(NAV_ANNOTATION), "")).lower() in gone
+            }
+            journal = self._journal(LINK_PHASE_INDEX, "links", f"{self.entry}-{other.logical}")
+            entry = await journal.begin(
+                self.context.client, other, "link", sorted(victims), sorted(columns)
+            )
+            journal.finish(entry, written=[], rejected=[])
+
+    async def _journal_parties(self, table: TableInfo, ids: list[str]) -> None:
+        """Activities that name these rows as a party: their lists, to be put back."""
+        if table.is_activity or table.logical == "annotation":
+            return
+        parties = await self.context.table("activityparty")
+        rows = await _find(
+            self.context, parties, "_partyid_value", ids, "_activityid_value,_partyid_value"
+        )
+        by_table: dict[str, set[str]] = {}
+        for row in rows:
+            logical = row.get("_activityid_value" + TABLE_ANNOTATION)
+            if isinstance(logical, str) and row.get("_activityid_value"):
+                by_table.setdefault(logical, set()).add(str(row["_activityid_value"]).lower())
+        for logical, activity_ids in sorted(by_table.items()):
+            activity = await self.context.table(logical)
+            wanted = sorted(activity_ids)
+            states = await read_by_ids(
+                self.context.client, activity, wanted, select=["statecode", "statuscode"]
+            )
+            lists = await self.party_lists(activity, wanted)
+            pre = {
+                aid: {
+                    "parties": lists.get(aid, []),
+                    "statecode": states[aid].get("statecode"),
+                    "statuscode": states[aid].get("statuscode"),
+                }
+                for aid in wanted
+                if aid in states
+            }
+            if pre:
+                journal = self._journal(
+                    LINK_PHASE_INDEX, "links", f"{self.entry}-{logical}-parties"
+                )
+                entry = journal.record(activity, "parties", pre)
+                journal.finish(entry, written=[], rejected=[])
 
 
 async def apply_deletions(
@@ -153,14 +322,15 @@ async def apply_deletions(
     table: TableInfo,
     ids: list[str],
     policy: Policy,
-    cascade_tables: list[TableInfo],
+    all_tables: list[TableInfo],
 ) -> DeletionResult:
     """Delete, deactivate or report the target rows ``ids`` of one mapping entry.
 
     Args:
         ids: Deterministic target ids of the source records deleted in Salesforce.
-        cascade_tables: Activity and note tables of the mapping: rows in them that point
-            at a deleted row are journalled and deleted first.
+        all_tables: Every table of the mapping: activities and notes of a deleted row are
+            journalled and deleted first; rows whose lookups point at it are journalled so
+            a rollback re-binds them; party lists naming it likewise.
     """
     result = DeletionResult(entry=entry, table=table.logical, requested=len(ids))
     wanted = sorted({i.lower() for i in ids})
@@ -212,30 +382,7 @@ async def apply_deletions(
         result.already_gone = len(wanted) - len(entry_j.current)
         return result
 
-    existing_tables = [t for t in cascade_tables if t.logical != table.logical]
-    dependents = await _dependents(context, existing_tables, wanted)
-    for logical, child_ids in sorted(dependents.items()):
-        child_table = next(t for t in existing_tables if t.logical == logical)
-        journal = Journal(
-            stage,
-            run_id=run_id,
-            phase_index=CASCADE_PHASE_INDEX,
-            phase="cascade",
-            sobject=f"{entry}-{logical}",
-            batch=0,
-        )
-        deleted, _gone = await _delete_rows(context, stage, journal, child_table, child_ids)
-        result.cascade_deleted += deleted
-        result.rows += [
-            {"id": i, "table": logical, "outcome": "cascade_deleted"} for i in child_ids
-        ]
-    journal = Journal(
-        stage,
-        run_id=run_id,
-        phase_index=deletion_phase_index(phase_index),
-        phase="deletions",
-        sobject=entry,
-        batch=0,
-    )
-    result.deleted, result.already_gone = await _delete_rows(context, stage, journal, table, wanted)
+    deleter = _Deleter(context, stage, run_id, entry, phase_index, all_tables, result)
+    result.deleted = await deleter.delete(table, wanted, 0)
+    result.already_gone = len(wanted) - result.deleted
     return result

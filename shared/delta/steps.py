@@ -354,11 +354,7 @@ def apply_deletions(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
 
     async def work() -> dict[str, Any]:
         table = await context.table(obj.target)
-        cascade = []
-        for logical in sorted({o.target for o in mapping.objects}):
-            info_t = await context.table(logical)
-            if info_t.is_activity or logical == "annotation":
-                cascade.append(info_t)
+        tables = [await context.table(t) for t in sorted({o.target for o in mapping.objects})]
         result = await deletions_.apply_deletions(
             context,
             runtime.stage,
@@ -368,7 +364,7 @@ def apply_deletions(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
             table=table,
             ids=[target_id(ctx.namespace, source, i) for i in ids],
             policy=info["delete_policy"],
-            cascade_tables=cascade,
+            all_tables=tables,
         )
         data = result.to_dict()
         data["source_ids"] = ids

@@ -10,8 +10,10 @@ For every id the entry journalled, the current row (or its absence) decides the 
 - last modified by anyone else → **kept**: a person changed it after the load; it is never
   overwritten or deleted, and the report lists it;
 - deleted by a delta (a ``delete`` entry, full pre-image) and absent now → **recreate** it with
-  the same id, its writable columns, lookups and owner, then its state; present now →
-  **already_restored**.
+  the same id, its writable columns, lookups, owner and party list, then its state; present
+  now → **already_restored**;
+- an activity whose party list a delta's deletion changed (a ``parties`` entry) → **restore**
+  the list (reopening and re-closing a closed activity around it).
 
 Every write is sent with ``If-Match`` on the ETag read here, so a change made between this
 read and the write is also kept (412) rather than overwritten.
@@ -160,6 +162,14 @@ def plan_entry(
         entity_sets: Logical table name → entity set, to re-bind lookups.
     """
     actions: list[RowAction] = []
+    if entry.kind == "parties":  # party lists a delta's deletion changed: put them back
+        for rid, pre in sorted(entry.pre_images.items()):
+            row = current.get(rid.lower())
+            if row is None:
+                actions.append(RowAction(rid, "already_gone"))
+            else:
+                actions.append(RowAction(rid, "restore", etag=None, payload=dict(pre)))
+        return actions
     if entry.kind == "delete":
         for rid in sorted(entry.pre_images):
             if current.get(rid.lower()) is not None:

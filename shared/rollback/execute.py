@@ -20,7 +20,7 @@ from shared.dataverse.client import DataverseClient
 from shared.dataverse.journal import JournalEntry, read_run_journal
 from shared.dataverse.metadata import TableInfo, fetch_table
 from shared.dataverse.reads import read_by_ids
-from shared.delta.deletions import body_key
+from shared.delta.deletions import body_key, parties_key
 from shared.rollback.actions import (
     TABLE_ANNOTATION,
     RowAction,
@@ -142,6 +142,10 @@ class Rollback:
             row.update(await self._recreate(entry, action.id))
             reach("rollback.row")
             return _done(row)
+        if entry.kind == "parties":
+            row.update(await self._restore_parties(entry, action.id, action.payload))
+            reach("rollback.row")
+            return _done(row)
         path = f"{entry.entity_set}({action.id})"
         etag = action.etag
         for _attempt in range(4):
@@ -178,6 +182,9 @@ class Rollback:
         stored = body_key(entry.run_id, rid)
         if table.logical == "annotation" and self.stage.exists(stored):
             body["documentbody"] = base64.b64encode(self.stage.get_bytes(stored)).decode()
+        party_list = parties_key(entry.run_id, rid)
+        if table.is_activity and self.stage.exists(party_list):
+            body[f"{table.logical}_activity_parties"] = json.loads(self.stage.get_bytes(party_list))
         response = await self.client.request(
             "PATCH",
             f"{entry.entity_set}({rid})",
@@ -208,6 +215,36 @@ class Rollback:
                     f"({changed.text[:200]}); close it in Dynamics",
                 }
         return {"outcome": "recreated"}
+
+    async def _restore_parties(
+        self, entry: JournalEntry, rid: str, pre: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Put back an activity's party list; a closed activity is reopened around it."""
+        path = f"{entry.entity_set}({rid})"
+        closed = pre.get("statecode") not in (None, 0)
+
+        async def patch(body: dict[str, Any], what: str) -> int:
+            response = await self.client.request(
+                "PATCH",
+                path,
+                json=body,
+                headers={"If-Match": "*"},
+                ok_statuses=frozenset({404}),
+                action=f"rollback {what} {entry.entity_set}",
+                object_name=entry.table,
+                record_id=rid,
+            )
+            return response.status_code
+
+        if closed and await patch({"statecode": 0}, "reopen") == 404:
+            return {"outcome": "already_gone"}
+        status = await patch({f"{entry.table}_activity_parties": pre["parties"]}, "parties")
+        if status == 404:
+            return {"outcome": "already_gone"}
+        if closed:
+            state = {"statecode": pre["statecode"], "statuscode": pre.get("statuscode")}
+            await patch(state, "re-close")
+        return {"outcome": "restored"}
 
     async def _write(
         self, entry: JournalEntry, action: RowAction, path: str, etag: str | None

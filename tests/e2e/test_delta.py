@@ -135,6 +135,73 @@ def test_rolling_back_a_delta_gives_back_the_target_before_it() -> None:
     report = json.loads((target.workdir / "runs" / "d1" / "reports" / "rollback.json").read_text())
     assert report["complete"] and report["unaccounted"] == [], report
     assert report["kept"] == []
+    # Exactly as before: the deleted contact, the activities and notes deleted with it, their
+    # party lists, the parties on other activities that named it and the lookups Dynamics
+    # cleared are all back.
+    assert tables(target.dump()) == tables(STATE["before_d1"])
+    state = load_state(open_stage(target.settings))
+    assert state is not None and state.last_run == "d0" and state.runs == ["m1", "d0"]
+
+
+def test_changes_creations_and_deletions_reach_dynamics() -> None:
+    target: Target = STATE["target"]
+    ns = STATE["namespace"]
+    sf = source(target)
+    contacts = sf.sf.query("SELECT Id, AccountId, Title FROM Contact ORDER BY Id LIMIT 40")[
+        "records"
+    ]
+    migrated = rows_by_id(STATE["migrated"], "contact")
+    in_target = [c for c in contacts if target_id(ns, "Contact", c["Id"]) in migrated]
+    changed, deleted = in_target[0], in_target[1]
+    parent = next(c["AccountId"] for c in in_target if c["AccountId"])
+    sf.sf.Contact.update(changed["Id"], {"Title": "Head of Delta Sync"})
+    sf.sf.Contact.delete(deleted["Id"])
+    new = sf.sf.Contact.create(
+        {
+            "FirstName": "Newly",
+            "LastName": "Created",
+            "Email": "newly.created@example.com",
+            "AccountId": parent,
+        }
+    )
+
+    output = run_delta(target, "d1")
+    assert output["status"] == "completed", output
+    after = target.dump()
+    contacts_after = rows_by_id(after, "contact")
+    changed_id = target_id(ns, "Contact", changed["Id"])
+    assert contacts_after[changed_id]["jobtitle"] == "Head of Delta Sync"
+    assert target_id(ns, "Contact", deleted["Id"]) not in contacts_after
+    created = contacts_after[target_id(ns, "Contact", new["id"])]
+    assert created["lastname"] == "Created"
+    assert created["parentcustomerid"] == target_id(ns, "Account", parent)
+
+    report = json.loads((target.workdir / "runs" / "d1" / "reports" / "delta.json").read_text())
+    # Two changed, plus the rows re-read in the overlap window (upserted unchanged).
+    assert report["extraction"]["Contact"]["changed"] >= 2
+    assert report["extraction"]["Contact"]["deleted_in_window"] == 1
+    contact_deletions = [d for d in report["deletions"] if d["entry"] == "contact"]
+    assert contact_deletions[0]["deleted"] == 1
+    assert (target.workdir / "runs" / "d1" / "reports" / "delta.md").exists()
+    # Every other table is as the migration left it, except rows Dynamics cascades.
+    STATE.update(
+        before_d1=STATE["migrated"], changed=changed, deleted=deleted, new=new, other=in_target[3]
+    )
+
+
+def test_rolling_back_a_delta_gives_back_the_target_before_it() -> None:
+    target: Target = STATE["target"]
+    result = drive(
+        target.settings,
+        "d1.rollback",
+        workers=4,
+        start=("rollback", {"run_id": "d1.rollback", "target_run_id": "d1", "dry_run": False}),
+        quiet=True,
+    )
+    assert result.runtime_status == "Completed", result.error
+    report = json.loads((target.workdir / "runs" / "d1" / "reports" / "rollback.json").read_text())
+    assert report["complete"] and report["unaccounted"] == [], report
+    assert report["kept"] == []
     after, before = tables(target.dump()), tables(STATE["before_d1"])
     # Known limit (docs/runbook.md, "Rolling back a delta"): activity parties are not in the
     # journal's pre-images. The activities Dynamics deleted with the contact come back
