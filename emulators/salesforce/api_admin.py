@@ -7,6 +7,9 @@ JSON over loopback, no authentication (the server only listens on 127.0.0.1):
 - ``POST /__admin/faults`` ``{"rate_5xx": 0.1, "rate_drop": 0.05, "seed": 1}``.
 - ``POST /__admin/limits`` ``{"daily_api_requests": 100, "used": 0}``.
 - ``POST /__admin/clock`` ``{"advance_seconds": 3600}`` or ``{"now": "2030-01-01T00:00:00Z"}``.
+- ``POST /__admin/purge`` ``{"ids": ["003..."]}``: empty those records from the recycle bin
+  (what Salesforce does after 15 days, or ``emptyRecycleBin()``): they are gone for
+  ``queryAll`` too. Only deleted records can be purged.
 """
 
 from __future__ import annotations
@@ -115,7 +118,20 @@ def admin_routes(em: SalesforceEmulator) -> list[Route]:
                 return bad(str(exc))
         return json_response(admin_state(em)["clock"])
 
+    async def purge(request: Request) -> Response:
+        try:
+            data = await body(request)
+            ids = [str(i) for i in data.get("ids", [])]
+        except (ValueError, TypeError) as exc:
+            return bad(str(exc))
+        try:
+            purged = await run_in_threadpool(em.store.purge, ids)
+        except ValueError as exc:
+            return bad(str(exc))
+        return json_response({"purged": purged})
+
     return [
+        Route("/__admin/purge", purge, methods=["POST"]),
         Route("/__admin/state", state, methods=["GET"]),
         Route("/__admin/reset", reset, methods=["POST"]),
         Route("/__admin/faults", faults, methods=["POST"]),

@@ -208,6 +208,24 @@ class OrgStore:
         current = self._live_row(obj, record_id)
         self._soft_delete(obj, current["Id"], self.clock.stamp())
 
+    def purge(self, record_ids: list[str]) -> int:
+        """Empty deleted records from the recycle bin: the rows are removed for good.
+
+        Raises:
+            ValueError: an id that is not a deleted record of this org.
+        """
+        found: list[tuple[ObjectSchema, str]] = []
+        for record_id in record_ids:
+            obj = self.schema.object_for_id(record_id)
+            row = self.get_row(obj, record_id) if obj is not None else None
+            if obj is None or row is None or not row.get("IsDeleted"):
+                raise ValueError(f"{record_id} is not a deleted record (delete it first)")
+            found.append((obj, str(row["Id"])))
+        with self.transaction() as conn:
+            for obj, record_id in found:
+                conn.execute(f'DELETE FROM {quote_ident(obj.name)} WHERE "Id" = ?', [record_id])
+        return len(found)
+
     def _soft_delete(self, obj: ObjectSchema, record_id: str, stamp: str) -> None:
         row: dict[str, Any] = {"IsDeleted": 1}
         for name in _SYSTEM_SET_ON_WRITE:

@@ -357,7 +357,9 @@ async def apply_deletions(
             sobject=entry,
             batch=0,
         )
-        entry_j = await journal.begin(context.client, table, "close", wanted, ["statecode"])
+        entry_j = await journal.begin(
+            context.client, table, "close", wanted, ["statecode", "statuscode"]
+        )
         done: list[str] = []
         for rid in sorted(entry_j.current):
             if entry_j.current[rid].get("statecode") == state:

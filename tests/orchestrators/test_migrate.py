@@ -234,13 +234,22 @@ def test_approval_timeout_moves_nothing(tmp_path: Path) -> None:
     assert names() == ["plan_run"]
 
 
-def test_the_delta_orchestrator_fails_plainly_until_it_is_built(tmp_path: Path) -> None:
+def test_a_delta_with_no_completed_migration_fails_plainly(tmp_path: Path) -> None:
+    from activities.delta import bp as delta_activities
     from orchestrators import delta as delta_module
+    from shared.run import runtime as rt
+    from shared.settings import Settings
 
-    registry = FunctionRegistry.from_blueprints([delta_module.bp])
-    host = LocalHost(LocalStage(tmp_path / "stage"), "d", registry)
-    host.start("delta", "d", {"run_id": "d"})
-    result = host.run("d")
-    host.close()
+    stage = LocalStage(tmp_path / "stage")
+    rt.install(rt.Runtime(settings=Settings(), stage=stage))
+    try:
+        registry = FunctionRegistry.from_blueprints([delta_module.bp, delta_activities])
+        host = LocalHost(stage, "d", registry)
+        host.start("delta", "d", {"run_id": "d"})
+        result = host.run("d")
+        host.close()
+    finally:
+        rt.install(None)
     assert result.runtime_status == "Failed"
-    assert "not built yet" in (result.error or "")
+    assert "nothing to sync from" in (result.error or "")
+    assert "./migrate run" in (result.error or "")

@@ -124,3 +124,34 @@ def test_admin_counts_requests_by_resource(writable: SalesforceEndpoint) -> None
     state = session.get(f"{writable.admin_url}/state").json()
     assert state["api_requests"]["by_resource"] == {"query": 1, "sobjects": 1}
     assert state["api_requests"]["used"] == 2
+
+
+def test_a_delete_cascades_as_salesforce_does(writable: SalesforceEndpoint) -> None:
+    sf = writable.client()
+    contact = sf.Contact.create({"LastName": "Cascade", "AccountId": ACME})["id"]
+    task = sf.Task.create(
+        {"Subject": "Call", "WhoId": contact, "Status": "Completed", "Priority": "Normal"}
+    )["id"]
+    sf.Account.delete(ACME)
+    deleted = sf.query_all(
+        f"SELECT Id FROM Contact WHERE IsDeleted = true AND Id = '{contact}'", include_deleted=True
+    )["records"]
+    assert [r["Id"] for r in deleted] == [contact]  # the account took its contact...
+    tasks = sf.query_all(
+        f"SELECT Id, IsDeleted FROM Task WHERE Id = '{task}'", include_deleted=True
+    )["records"]
+    assert tasks[0]["IsDeleted"] is True  # ...and the contact its task
+
+
+def test_admin_purge_empties_the_recycle_bin(writable: SalesforceEndpoint) -> None:
+    sf = writable.client()
+    session = writable.requests_session()
+    refused = session.post(f"{writable.admin_url}/purge", json={"ids": [contact_id(3)]})
+    assert refused.status_code == 400 and "delete it first" in refused.json()["error"]
+    sf.Contact.delete(contact_id(3))
+    purged = session.post(f"{writable.admin_url}/purge", json={"ids": [contact_id(3)]}).json()
+    assert purged == {"purged": 1}
+    gone = sf.query_all(
+        f"SELECT Id FROM Contact WHERE Id = '{contact_id(3)}'", include_deleted=True
+    )["records"]
+    assert gone == []  # not even queryAll returns it: only a full id comparison notices
