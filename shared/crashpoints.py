@@ -52,18 +52,18 @@ def parse(value: str | None) -> tuple[str, int] | None:
     """
     if not value or not value.strip():
         return None
-    name, _, count = value.strip().partition(":")
+    name, colon, count = value.strip().partition(":")
     problems = []
     if name not in POINTS:
         problems.append(
             f"{ENV_VAR}: unknown kill point {name!r}; known: {', '.join(sorted(POINTS))}"
         )
     nth = int(count) if count.isdigit() else 0
-    if count and nth < 1:
+    if colon and nth < 1:
         problems.append(f"{ENV_VAR}: {value!r}: the count after ':' must be a positive integer")
     if problems:
         raise ConfigError(problems)
-    return name, nth or 1
+    return name, nth if colon else 1
 
 
 @functools.cache

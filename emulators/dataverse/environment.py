@@ -73,6 +73,9 @@ class Environment:
         """(Re)build metadata from the standard file plus stored customisations; seed defaults."""
         self.tables: dict[str, Table] = load_standard_tables()
         for entity, _name, spec in self.store.specs("custom_column"):
+            # JSON keeps choice values as strings and targets as a list: give back the types.
+            spec["options"] = {int(k): v for k, v in (spec.get("options") or {}).items()}
+            spec["targets"] = tuple(spec.get("targets", ()))
             self.tables[entity].columns[spec["logical"]] = Column(**spec)
         self.keys: dict[str, list[KeyDef]] = {}
         for entity, _name, spec in self.store.specs("entity_key"):

@@ -27,7 +27,8 @@ from shared.dataverse.bulk import BulkWriter, Item, WriteOutcome, rejection_for
 from shared.dataverse.context import LoadContext
 from shared.dataverse.files import inline_items, plan_files, upload_chunked
 from shared.dataverse.journal import Journal
-from shared.dataverse.metadata import missing_columns
+from shared.dataverse.metadata import TableInfo, missing_columns
+from shared.dataverse.reads import CHUNK, read_by_ids
 from shared.errors import RecordError, SchemaError, TransformError
 from shared.rows import Rejection, TargetRow
 from shared.stage.base import Stage
@@ -209,6 +210,7 @@ async def _write_table(
         by_patch = [r for r in closing if not _close_message(r)]
         step = await writer.write([Item(r, dict(r.close or {})) for r in by_patch], mode="update")
         step.merge(await _close_by_message(context, by_message))
+        step = await _closed_already(context, table, closing, step)
         journal.finish(entry, written=step.written, rejected=_ids(step.rejected, closing))
         # A row written but not closed is still a row that is not as it should be.
         outcome.written = [i for i in outcome.written if i not in _ids(step.rejected, closing)]
@@ -278,6 +280,32 @@ async def _reopen(
     step = await writer.write([Item(r, {"statecode": 0}) for r in closed], mode="update")
     step.written = []  # reopening is not writing; the rows are counted by the write itself
     return step
+
+
+async def _closed_already(
+    context: LoadContext, table: TableInfo, rows: list[TargetRow], step: WriteOutcome
+) -> WriteOutcome:
+    """Count as closed the refused rows that already are in the state they were closing to.
+
+    A close whose reply was lost (a timeout, a dropped connection) may have been applied all
+    the same; its retry is then refused because the row is closed. Such rows are read back:
+    the ones in their wanted state are closed, not rejected.
+    """
+    refused = _ids(step.rejected, rows)
+    if not refused:
+        return step
+    current = await read_by_ids(context.client, table, refused, select=["statecode", "statuscode"])
+    wanted = {r.id.lower(): r.close or {} for r in rows}
+
+    def in_state(rid: str) -> bool:
+        row, want = current.get(rid.lower()) or {}, wanted.get(rid.lower())
+        return bool(want) and all(row.get(k) == v for k, v in (want or {}).items() if v != -1)
+
+    closed = {i for i in refused if in_state(i)}
+    reads = -(-len(refused) // CHUNK)
+    outcome = WriteOutcome(step.written + sorted(closed), [], step.requests + reads)
+    outcome.rejected = [r for r in step.rejected if not set(_ids([r], rows)) & closed]
+    return outcome
 
 
 def _ids(rejected: list[Rejection], rows: list[TargetRow]) -> list[str]:

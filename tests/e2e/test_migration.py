@@ -23,16 +23,12 @@ import pytest
 from orchestrators.local_host.command import drive, start_local_run
 from shared.ids import org_namespace, target_id
 from shared.stage.factory import open_stage
-from tests.e2e.conftest import Pipeline, Target
+from tests.e2e.conftest import Pipeline, Target, differences, tables
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 RUN = "e2e"
 STATE: dict[str, Any] = {}
-
-
-def tables(dump: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in dump["tables"].items() if k != "systemuser"}
 
 
 def outcomes(target: Target, run_id: str) -> dict[tuple[str, str], dict[str, Any]]:
@@ -191,25 +187,6 @@ def test_a_run_killed_mid_way_resumes_to_the_same_target_state(pipeline: Pipelin
         dump["account"] = [r for r in dump["account"] if r["accountid"] != STATE["existing_id"]]
     assert sum(len(rows) for rows in resumed_tables.values()) > 500
     assert differences(uninterrupted, resumed_tables) == []
-
-
-def differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    """Readable row/column differences between two dumps' tables."""
-    out = []
-    for table in sorted(set(a) | set(b)):
-        first = (a.get(table) or b.get(table) or [{}])[0]
-        key = f"{table}id" if f"{table}id" in first else "activityid"
-        by_a = {r.get(key): r for r in a.get(table, [])}
-        by_b = {r.get(key): r for r in b.get(table, [])}
-        for rid in sorted(set(by_a) ^ set(by_b), key=str):
-            out.append(f"{table} {rid}: only in {'first' if rid in by_a else 'resumed'} run")
-        for rid in sorted(set(by_a) & set(by_b), key=str):
-            for col in sorted(set(by_a[rid]) | set(by_b[rid])):
-                if by_a[rid].get(col) != by_b[rid].get(col):
-                    out.append(
-                        f"{table} {rid} {col}: {by_a[rid].get(col)!r} != {by_b[rid].get(col)!r}"
-                    )
-    return out
 
 
 def test_injected_faults_lose_and_duplicate_nothing(pipeline: Pipeline) -> None:

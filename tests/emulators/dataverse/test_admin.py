@@ -26,6 +26,23 @@ def test_dump_is_canonical_and_survives_restart(tmp_path: Path) -> None:
         assert httpx.get(dv.url + "WhoAmI", headers=dv.headers()).status_code == 200
 
 
+def test_custom_choice_columns_survive_restart(tmp_path: Path) -> None:
+    tier = {
+        "@odata.type": "Microsoft.Dynamics.CRM.PicklistAttributeMetadata",
+        "SchemaName": "lfwd_Tier",
+        "OptionSet": {"Options": [{"Value": 727000000, "Label": {"LocalizedLabels": []}}]},
+    }
+    with run_dataverse(tmp_path) as dv:
+        api = httpx.Client(base_url=dv.url, headers=dv.headers())
+        created = api.post("EntityDefinitions(LogicalName='account')/Attributes", json=tier)
+        assert created.status_code == 204, created.text
+    with run_dataverse(tmp_path) as dv:
+        api = httpx.Client(base_url=dv.url, headers=dv.headers())
+        assert api.post("accounts", json={"name": "A", "lfwd_tier": 727000000}).status_code == 204
+        refused = api.post("accounts", json={"name": "B", "lfwd_tier": 1})
+        assert refused.json()["error"]["code"] == "0x8004431A"
+
+
 def test_faults_are_settable_and_injected(tmp_path: Path) -> None:
     with run_dataverse(tmp_path, fault_5xx=1.0) as dv:
         assert httpx.get(dv.url + "WhoAmI", headers=dv.headers()).status_code == 503

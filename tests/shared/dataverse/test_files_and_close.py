@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -26,6 +27,7 @@ from tests.shared.dataverse.conftest import (
     accounts,
     dump_rows,
     load_parent_account,
+    make_client,
     sf_account,
     stage_batch,
 )
@@ -165,6 +167,66 @@ async def test_activities_are_closed_after_creation(
     assert states == {"Call 0": (0, 2), "Call 1": (1, 5), "Call 2": (0, 2), "Call 3": (1, 5)}
     kinds = [e.kind for e in read_run_journal(stage, RUN) if e.phase == "activities"]
     assert kinds == ["close", "rows"]
+
+
+class LoseOneReply(httpx.AsyncBaseTransport):
+    """Send every request to the server, but lose the reply to the first one that matches.
+
+    The server has applied that request; the client sees a timeout, as when a reply is slow
+    or the connection drops on its way back.
+    """
+
+    def __init__(self, match: Callable[[httpx.Request], bool]) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.match = match
+        self.lost = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if not self.lost and self.match(request):
+            await response.aread()
+            await response.aclose()
+            self.lost += 1
+            raise httpx.ReadTimeout("the reply was lost", request=request)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_a_close_applied_but_whose_reply_was_lost_counts_as_closed(
+    stage: LocalStage, dataverse: DataverseEndpoint
+) -> None:
+    lose = LoseOneReply(
+        lambda r: r.url.path.endswith(".UpdateMultiple") and b"statecode" in r.content
+    )
+    async with httpx.AsyncClient(transport=lose, timeout=30) as http:
+        client = make_client(http, dataverse)
+        await client.connect()
+        context = LoadContext(client, batch_size=8)
+        await load_parent_account(stage, context)
+        tasks = [
+            {
+                "Id": f"00T000000000{n:03d}AAA",
+                "Subject": f"Call {n}",
+                "WhatId": sf_account(0),
+                "Status": "Completed",
+            }
+            for n in range(3)
+        ]
+        stage_batch(stage, tasks, sobject="Task")
+        counts = await load_batch(
+            BatchRef(RUN, 2, "activities", "Task", 1),
+            stage=stage,
+            context=context,
+            transform=task_transform,
+        )
+    # The retry of the close was refused (the tasks were closed already): they are closed,
+    # as the source says, and nothing is quarantined.
+    assert lose.lost == 1
+    assert (counts["written"], counts["quarantined"]) == (3, 0), counts
+    states = {(r["statecode"], r["statuscode"]) for r in dump_rows(dataverse, "task")}
+    assert states == {(1, 5)}
 
 
 async def test_rerun_of_closed_activities_reopens_writes_and_closes_again(
