@@ -26,6 +26,7 @@ from rich.table import Table
 from orchestrators.local_host.runner import FunctionRegistry, InstanceResult, LocalHost
 from shared.errors import ConfigError
 from shared.run import runtime as rt
+from shared.run.clients import close_clients
 from shared.run.layout import (
     check_run_id,
     new_run_id,
@@ -198,6 +199,7 @@ def drive(
                 live.update(view.render())
     finally:
         host.close()
+        close_clients(runtime)
         rt.install(None)
         if previous is not None:
             signal.signal(signal.SIGINT, previous)

@@ -66,3 +66,13 @@ def load_context(runtime: Runtime) -> LoadContext:
         "load_context",
         lambda: LoadContext(dataverse(runtime), batch_size=runtime.settings.dataverse.batch_size),
     )
+
+
+def close_clients(runtime: Runtime) -> None:
+    """Close the process's Dataverse connections (the end of a local run).
+
+    An open keep-alive connection would hold its server's shutdown for its idle timeout.
+    """
+    client = runtime.peek("dataverse")
+    if isinstance(client, DataverseClient):
+        run_async(client.http.aclose)
