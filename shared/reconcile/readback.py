@@ -109,45 +109,59 @@ async def reconcile_object(
     """
     result = ObjectReconciliation(object=sobject)
     batches = _counts(stage, run_id, sobject, list(units or [sobject]), result)
-    records: list[dict[str, Any]] = []
+    # Two passes over the loaded batches, one batch in memory at a time: the ids (to choose
+    # the read-back sample), then presence and read-back batch by batch.
     link_rejected: set[str] = set()
+    ids: set[str] = set()
     for unit, batch in batches:
-        records += stage.read_batch(loaded_key(run_id, unit, batch))
+        for rec in stage.read_batch(loaded_key(run_id, unit, batch)):
+            ids.add(rec["id"].lower())
+            result.target_rows += 1
         for rej in _json_list(stage, quarantine_key(run_id, unit, batch, "link")):
             value = rej.get("value") or {}
             if isinstance(value, dict) and value.get("target_id"):
                 link_rejected.add(str(value["target_id"]).lower())
-    result.target_rows = len(records)
     created = _created_by_run(stage, run_id, [u for u, _ in batches])
-    chosen = sample_ids((r["id"].lower() for r in records), readback_sample)
-    result.sampled = len(chosen) < len({r["id"].lower() for r in records})
-    by_table: dict[str, list[dict[str, Any]]] = {}
-    for rec in records:
-        by_table.setdefault(rec["table"], []).append(rec)
-    readback: list[dict[str, Any]] = []
-    for table_name, recs in by_table.items():
-        table = await context.table(table_name)
-        rest = [r["id"] for r in recs if r["id"].lower() not in chosen]
-        present = set(await read_by_ids(context.client, table, rest, select=[table.primary_id]))
-        full = await read_by_ids(
-            context.client, table, [r["id"] for r in recs if r["id"].lower() in chosen]
-        )
-        present |= set(full)
-        for rec in recs:
-            rid = rec["id"].lower()
-            if rid not in present:
-                result.missing_ids.append(rec["id"])
-                continue
-            result.present += 1
-            if rid not in full:
-                continue
-            row = full[rid]
-            result.readback_records += 1
-            readback.append({"record": rec, "row": row})
-            result.mismatches += _compare(
-                rec, row, link_rejected, loader_user, result, created, _create_only(table)
+    chosen = sample_ids(ids, readback_sample)
+    result.sampled = len(chosen) < len(ids)
+    del ids
+    # Reported in the order of a whole-object pass: by table (first seen), then record order.
+    tables: dict[str, int] = {}
+    missing: list[tuple[int, str]] = []
+    readback: list[tuple[int, dict[str, Any]]] = []
+    found: list[tuple[int, list[Mismatch]]] = []
+    for unit, batch in batches:
+        by_table: dict[str, list[dict[str, Any]]] = {}
+        for rec in stage.read_batch(loaded_key(run_id, unit, batch)):
+            by_table.setdefault(rec["table"], []).append(rec)
+        for table_name, recs in by_table.items():
+            order = tables.setdefault(table_name, len(tables))
+            table = await context.table(table_name)
+            rest = [r["id"] for r in recs if r["id"].lower() not in chosen]
+            present = set(await read_by_ids(context.client, table, rest, select=[table.primary_id]))
+            full = await read_by_ids(
+                context.client, table, [r["id"] for r in recs if r["id"].lower() in chosen]
             )
-    return result, readback
+            present |= set(full)
+            for rec in recs:
+                rid = rec["id"].lower()
+                if rid not in present:
+                    missing.append((order, rec["id"]))
+                    continue
+                result.present += 1
+                if rid not in full:
+                    continue
+                row = full[rid]
+                result.readback_records += 1
+                readback.append((order, {"record": rec, "row": row}))
+                differences = _compare(
+                    rec, row, link_rejected, loader_user, result, created, _create_only(table)
+                )
+                found.append((order, differences))
+    for _order, mismatches in sorted(found, key=lambda f: f[0]):
+        result.mismatches += mismatches
+    result.missing_ids += [rid for _order, rid in sorted(missing, key=lambda m: m[0])]
+    return result, [item for _order, item in sorted(readback, key=lambda r: r[0])]
 
 
 def _created_by_run(stage: Stage, run_id: str, units: Sequence[str]) -> set[str]:

@@ -1,19 +1,31 @@
-"""Keep the run's resolution context on the stage as JSON.
+"""Keep the run's resolution context on the stage as JSON lines.
 
 The pre-passes (owners, duplicates, lead/contact overlap, account-parent cycles, which ids
 will exist) run once, after extraction; every load activity, in any process, reads the same
 result back. JSON rather than pickle: a person can open it, and nothing executable is read
 from the stage.
+
+The context holds every id of the org, so it is written and read in parts, never as one
+document: a header line (namespace, run, users, owner policy), then lines of at most
+``CHUNK`` ids, flags or addresses each. Writing streams line by line and reading builds each
+object's id set from its lines, so neither holds a second copy of the whole context as text.
+An object that skips nothing stores its migrated ids as ``same_as_present`` and reads back as
+one shared set. Contexts stored as one JSON document (before this format) still load.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from collections.abc import Iterable, Iterator
+from io import BytesIO
+from typing import IO, Any
 
 from shared.mapping.context import DynamicsUser, Flag, ResolutionContext
 from shared.stage.base import Stage
+
+CHUNK = 20_000
+FORMAT = 2
 
 
 def context_key(run_id: str) -> str:
@@ -25,55 +37,143 @@ def _user(user: DynamicsUser | None) -> dict[str, Any] | None:
     return None if user is None else {"id": user.id, "email": user.email, "disabled": user.disabled}
 
 
+def _line(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, default=str).encode("utf-8") + b"\n"
+
+
+def _chunks(items: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def encode_lines(ctx: ResolutionContext) -> Iterator[bytes]:
+    """The stored form, line by line (sorted, so equal contexts give equal bytes)."""
+    yield _line(
+        {
+            "format": FORMAT,
+            "namespace": str(ctx.namespace),
+            "run_id": ctx.run_id,
+            "users": {k: _user(v) for k, v in sorted(ctx.users.items())},
+            "fallback_owner": _user(ctx.fallback_owner),
+            "cut_links": sorted(list(link) for link in ctx.cut_links),
+            "owner_policy": ctx.owner_policy,
+        }
+    )
+    for obj, ids in sorted(ctx.present.items()):
+        ordered = sorted(ids)
+        yield _line({"part": "present", "object": obj, "ids": []})  # objects without ids too
+        for part in _chunks(ordered):
+            yield _line({"part": "present", "object": obj, "ids": part})
+    for obj, ids in sorted(ctx.migrated.items()):
+        if ids == ctx.present.get(obj):
+            yield _line({"part": "migrated", "object": obj, "same_as_present": True})
+            continue
+        yield _line({"part": "migrated", "object": obj, "ids": []})
+        for part in _chunks(sorted(ids)):
+            yield _line({"part": "migrated", "object": obj, "ids": part})
+    flags = sorted(ctx.flags.items())
+    for part in _chunks(flags):
+        items = [[obj, sf_id, [f.__dict__ for f in fl]] for (obj, sf_id), fl in part]
+        yield _line({"part": "flags", "items": items})
+    for part in _chunks(sorted(ctx.addresses.items())):
+        yield _line({"part": "addresses", "items": {k: list(v) for k, v in part}})
+
+
 def encode(ctx: ResolutionContext) -> bytes:
-    """The JSON form of a context (sorted, so equal contexts give equal bytes)."""
-    data = {
-        "namespace": str(ctx.namespace),
-        "run_id": ctx.run_id,
-        "migrated": {k: sorted(v) for k, v in sorted(ctx.migrated.items())},
-        "present": {k: sorted(v) for k, v in sorted(ctx.present.items())},
-        "users": {k: _user(v) for k, v in sorted(ctx.users.items())},
-        "fallback_owner": _user(ctx.fallback_owner),
-        "flags": [
-            [obj, sf_id, [flag.__dict__ for flag in flags]]
-            for (obj, sf_id), flags in sorted(ctx.flags.items())
-        ],
-        "cut_links": sorted(list(link) for link in ctx.cut_links),
-        "addresses": {k: list(v) for k, v in sorted(ctx.addresses.items())},
-        "owner_policy": ctx.owner_policy,
+    """The whole stored form as bytes (for small contexts and tests)."""
+    return b"".join(encode_lines(ctx))
+
+
+def _user_from(value: dict[str, Any] | None) -> DynamicsUser | None:
+    return None if value is None else DynamicsUser(value["id"], value["email"], value["disabled"])
+
+
+def _decode_document(raw: dict[str, Any]) -> ResolutionContext:
+    """A context stored as one JSON document (the format before JSON lines)."""
+    present = {k: frozenset(v) for k, v in raw["present"].items()}
+    migrated = {
+        k: present[k] if k in present and v == raw["present"][k] else frozenset(v)
+        for k, v in raw["migrated"].items()
     }
-    return json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")
+    return _context(raw, present, migrated, raw["flags"], raw["addresses"])
+
+
+def _context(
+    head: dict[str, Any],
+    present: dict[str, frozenset[str]],
+    migrated: dict[str, frozenset[str]],
+    flags: Iterable[list[Any]],
+    addresses: dict[str, list[str]],
+) -> ResolutionContext:
+    users = {k: u for k, v in head["users"].items() if (u := _user_from(v)) is not None}
+    return ResolutionContext(
+        namespace=uuid.UUID(head["namespace"]),
+        run_id=head["run_id"],
+        migrated=migrated,
+        present=present,
+        users=users,
+        fallback_owner=_user_from(head["fallback_owner"]),
+        flags={(obj, sf_id): tuple(Flag(**f) for f in fl) for obj, sf_id, fl in flags},
+        cut_links=frozenset((a, b, c) for a, b, c in head["cut_links"]),
+        addresses={k: (v[0], v[1]) for k, v in addresses.items()},
+        owner_policy=head["owner_policy"],
+    )
+
+
+def decode_lines(stream: IO[bytes]) -> ResolutionContext:
+    """Read a stored context line by line (either format)."""
+    head: dict[str, Any] = json.loads(stream.readline())
+    if "format" not in head:
+        return _decode_document(head)
+    present_ids: dict[str, list[str]] = {}
+    migrated_ids: dict[str, list[str]] = {}
+    same: list[str] = []
+    flags: list[list[Any]] = []
+    addresses: dict[str, list[str]] = {}
+    for line in stream:
+        part = json.loads(line)
+        kind = part["part"]
+        if kind == "present":
+            present_ids.setdefault(part["object"], []).extend(part["ids"])
+        elif kind == "migrated" and part.get("same_as_present"):
+            same.append(part["object"])
+        elif kind == "migrated":
+            migrated_ids.setdefault(part["object"], []).extend(part["ids"])
+        elif kind == "flags":
+            flags += part["items"]
+        elif kind == "addresses":
+            addresses.update(part["items"])
+    present = {k: frozenset(present_ids.pop(k)) for k in list(present_ids)}
+    migrated = {k: frozenset(migrated_ids.pop(k)) for k in list(migrated_ids)}
+    migrated.update({k: present[k] for k in same})
+    return _context(head, present, dict(sorted(migrated.items())), flags, addresses)
 
 
 def decode(data: bytes) -> ResolutionContext:
     """Inverse of :func:`encode`."""
-    raw = json.loads(data)
+    return decode_lines(BytesIO(data))
 
-    def user(value: dict[str, Any] | None) -> DynamicsUser | None:
-        return (
-            None if value is None else DynamicsUser(value["id"], value["email"], value["disabled"])
-        )
 
-    users = {k: u for k, v in raw["users"].items() if (u := user(v)) is not None}
-    return ResolutionContext(
-        namespace=uuid.UUID(raw["namespace"]),
-        run_id=raw["run_id"],
-        migrated={k: frozenset(v) for k, v in raw["migrated"].items()},
-        present={k: frozenset(v) for k, v in raw["present"].items()},
-        users=users,
-        fallback_owner=user(raw["fallback_owner"]),
-        flags={(obj, sf_id): tuple(Flag(**f) for f in flags) for obj, sf_id, flags in raw["flags"]},
-        cut_links=frozenset((a, b, c) for a, b, c in raw["cut_links"]),
-        addresses={k: (v[0], v[1]) for k, v in raw["addresses"].items()},
-        owner_policy=raw["owner_policy"],
-    )
+def _blocks(lines: Iterable[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+    """Lines gathered into blocks of about ``size`` bytes (fewer, larger uploads)."""
+    block: list[bytes] = []
+    held = 0
+    for line in lines:
+        block.append(line)
+        held += len(line)
+        if held >= size:
+            yield b"".join(block)
+            block, held = [], 0
+    if block:
+        yield b"".join(block)
 
 
 def save(stage: Stage, run_id: str, ctx: ResolutionContext) -> None:
-    """Store the run's context."""
-    stage.put_bytes(context_key(run_id), encode(ctx))
+    """Store the run's context (streamed, atomically)."""
+    stage.put_stream(context_key(run_id), _blocks(encode_lines(ctx)))
 
 
 def load(stage: Stage, run_id: str) -> ResolutionContext:
     """Read the run's context (StageError when the run never got that far)."""
-    return decode(stage.get_bytes(context_key(run_id)))
+    with stage.open_read(context_key(run_id)) as stream:
+        return decode_lines(stream)

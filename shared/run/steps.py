@@ -223,7 +223,9 @@ def _quarantined_before(runtime: Runtime, run_id: str, phase_index: int) -> dict
 
 def _context(runtime: Runtime, run_id: str, phase_index: int) -> ResolutionContext:
     def build() -> ResolutionContext:
-        ctx = context_store.load(runtime.stage, run_id)
+        # Decoded once per process; each phase derives its own with ``without``, which shares
+        # every id set it does not change (a copy per phase would hold the org's ids N times).
+        ctx = runtime.cached(f"context:{run_id}", lambda: context_store.load(runtime.stage, run_id))
         for sobject, ids in _quarantined_before(runtime, run_id, phase_index).items():
             ctx = ctx.without(sobject, frozenset(ids))
         return ctx
