@@ -92,9 +92,14 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
+def choice_table(values: Mapping[str, Any]) -> dict[str, int]:
+    """A field's ``values:`` map as label → option value (what :func:`make_choice` looks up)."""
+    return {str(k): int(v) for k, v in values.items()}
+
+
 def make_choice(values: Mapping[str, Any], *, multi: bool = False) -> Converter:
     """Picklist label → option value (multi-select: ``a;b`` → ``"1,2"``)."""
-    table = {str(k): int(v) for k, v in values.items()}
+    table = choice_table(values)
     code = "MULTICHOICE_UNMAPPED" if multi else "CHOICE_UNMAPPED"
 
     def one(label: str) -> int:
@@ -270,6 +275,8 @@ def make_datetime(col: Column | None, *, date_only: bool = False) -> Converter:
     only = date_only or (col.date_only if col else False)
 
     def convert(value: Any, notes: list[Note]) -> Any:
+        if type(value) is str and _SF_DATETIME.match(value) and MIN_DATE <= value[:10] <= MAX_DATE:
+            return value[:10] if only else value[:19] + "Z"  # to_utc_iso's first case, inlined
         iso = to_utc_iso(value)
         return iso[:10] if only else iso
 
