@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from shared.dataverse.client import DataverseClient
 from shared.dataverse.metadata import TableInfo
-from shared.dataverse.reads import CHUNK, read_by_ids
+from shared.dataverse.reads import read_by_ids
 from shared.errors import StageError
 from shared.stage.base import Stage
 from shared.stage.keys import check_key
@@ -158,9 +158,14 @@ class Journal:
         must delete it, not restore it.
         """
         wanted = sorted({i.lower() for i in ids})
-        # Notes come back with their bodies: read them a few at a time.
-        chunk = FILE_CHUNK if kind == "files" or table.logical == "annotation" else CHUNK
-        existing = await read_by_ids(client, table, wanted, chunk=chunk) if wanted else {}
+        if wanted and (kind == "files" or table.logical == "annotation"):
+            # Notes come back with their bodies: ask which exist (ids only, many at a time),
+            # then read just those in full, a few at a time. A first load reads no body.
+            there = await read_by_ids(client, table, wanted, select=[table.primary_id])
+            found = sorted(there)
+            existing = await read_by_ids(client, table, found, chunk=FILE_CHUNK) if found else {}
+        else:
+            existing = await read_by_ids(client, table, wanted) if wanted else {}
         earlier_created = {i for e in self.entries() for i in e.created}
         created = [i for i in wanted if i not in existing or i in earlier_created]
         pre = {i: pre_image(row) for i, row in existing.items() if i not in earlier_created}

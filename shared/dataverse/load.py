@@ -28,7 +28,7 @@ from shared.dataverse.context import LoadContext
 from shared.dataverse.files import inline_items, plan_files, upload_chunked
 from shared.dataverse.journal import Journal
 from shared.dataverse.metadata import TableInfo, missing_columns
-from shared.dataverse.reads import CHUNK, read_by_ids
+from shared.dataverse.reads import ids_per_read, read_by_ids
 from shared.errors import RecordError, SchemaError, TransformError
 from shared.rows import Rejection, TargetRow
 from shared.stage.base import Stage
@@ -302,7 +302,7 @@ async def _closed_already(
         return bool(want) and all(row.get(k) == v for k, v in (want or {}).items() if v != -1)
 
     closed = {i for i in refused if in_state(i)}
-    reads = -(-len(refused) // CHUNK)
+    reads = -(-len(refused) // ids_per_read(table))
     outcome = WriteOutcome(step.written + sorted(closed), [], step.requests + reads)
     outcome.rejected = [r for r in step.rejected if not set(_ids([r], rows)) & closed]
     return outcome
