@@ -23,6 +23,16 @@ ARGUMENTS: dict[str, tuple[list[str], list[str]]] = {
     "extract": (["--quick"], ["--full"]),
     "dataverse_emulator": (["--records", "20000"], ["--records", "200000"]),
     "load": (["--records", "20000", "--scale", "60"], ["--records", "120000", "--scale", "30"]),
+    "baselines": (
+        ["--records", "10000", "--scale", "60", "--baseline-seconds", "20"],
+        ["--records", "60000", "--scale", "30", "--baseline-seconds", "60"],
+    ),
+    "scale": (
+        ["--contacts", "2000", "10000"],
+        ["--contacts", "10000", "100000", "1000000"],
+    ),
+    # The full run includes 1M contacts: ~20 min to generate, then hours at the ceiling.
+    "e2e": (["--contacts", "2000"], ["--contacts", "10000", "100000", "1000000"]),
 }
 ORDER = list(ARGUMENTS)
 

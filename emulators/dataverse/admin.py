@@ -44,13 +44,15 @@ class Counters:
     by_message: Counter[str] = field(default_factory=Counter)
     throttled: Counter[str] = field(default_factory=Counter)
     injected: Counter[str] = field(default_factory=Counter)
+    execution_s: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def count(self, message: str, status: int, code: str | None = None) -> None:
-        """Count one answered request."""
+    def count(self, message: str, status: int, code: str | None = None, cost: float = 0.0) -> None:
+        """Count one answered request and the modelled execution time it was charged."""
         with self.lock:
             self.requests += 1
             self.by_message[message] += 1
+            self.execution_s[message] = self.execution_s.get(message, 0.0) + cost
             if status == 429 and code:
                 self.throttled[code] += 1
 
@@ -102,6 +104,7 @@ def routes(env: Environment, faults: FaultSettings, counters: Counters) -> list[
                     "by_message": dict(counters.by_message),
                     "throttled": dict(counters.throttled),
                     "injected": dict(counters.injected),
+                    "execution_s": {k: round(v, 3) for k, v in counters.execution_s.items()},
                     "rows": rows,
                 }
             )

@@ -139,7 +139,7 @@ def create_app(config: AppConfig) -> Starlette:
             if latency:
                 await asyncio.sleep(cost / latency)
             code = reply.body.get("error", {}).get("code") if isinstance(reply.body, dict) else None
-            counters.count(message, reply.status, code)
+            counters.count(message, reply.status, code, cost)
             return _response(reply)
         finally:
             protection.release(user, cost)

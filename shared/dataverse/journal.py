@@ -32,7 +32,15 @@ from shared.errors import StageError
 from shared.stage.base import Stage
 from shared.stage.keys import check_key
 
-__all__ = ["FORMAT", "Journal", "JournalEntry", "Kind", "pre_image", "read_run_journal"]
+__all__ = [
+    "FORMAT",
+    "Journal",
+    "JournalEntry",
+    "Kind",
+    "created_ids",
+    "pre_image",
+    "read_run_journal",
+]
 
 FORMAT = 1
 FILE_CHUNK = 10
@@ -250,6 +258,27 @@ def _read_entries(stage: Stage, prefix: str) -> list[JournalEntry]:
                 f"journal entry {key} is unreadable ({exc}); rollback cannot trust this run's "
                 "journal until it is restored from the stage backup"
             ) from None
+    return out
+
+
+def created_ids(stage: Stage, run_id: str, units: Iterable[str]) -> set[str]:
+    """Ids the run created for the given load units, reading only those units' entries.
+
+    Keys name their unit (``<run>/journal/<phase>/<unit>/...``), so the rest of the journal
+    (and its pre-images) is never read.
+    """
+    wanted = set(units)
+    root = check_key(f"{run_id}/journal") + "/"
+    out: set[str] = set()
+    for key in stage.list_keys(root):
+        parts = key[len(root) :].split("/")
+        if len(parts) < 4 or parts[1] not in wanted or key.endswith(".done.json"):
+            continue
+        try:
+            created = json.loads(stage.get_bytes(key)).get("created", [])
+        except ValueError as exc:
+            raise StageError(f"journal entry {key} is unreadable ({exc})") from None
+        out |= {str(i).lower() for i in created}
     return out
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from shared.dataverse.context import LoadContext
-from shared.dataverse.journal import read_run_journal
+from shared.dataverse.journal import created_ids
 from shared.dataverse.load import loaded_key, quarantine_key
 from shared.dataverse.metadata import TableInfo
 from shared.dataverse.reads import read_by_ids
@@ -166,11 +166,7 @@ async def reconcile_object(
 
 def _created_by_run(stage: Stage, run_id: str, units: Sequence[str]) -> set[str]:
     """Ids this run created (journalled ``created``) for the given load units."""
-    out: set[str] = set()
-    for entry in read_run_journal(stage, run_id):
-        if entry.object in units:
-            out |= {i.lower() for i in entry.created}
-    return out
+    return created_ids(stage, run_id, units)
 
 
 def _create_only(table: TableInfo) -> set[str]:

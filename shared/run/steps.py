@@ -10,6 +10,7 @@ reconciliation (``shared.dataverse``, ``shared.reconcile``) — and keep per-pro
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import tempfile
 from collections.abc import Iterator
@@ -228,6 +229,11 @@ def _context(runtime: Runtime, run_id: str, phase_index: int) -> ResolutionConte
         ctx = runtime.cached(f"context:{run_id}", lambda: context_store.load(runtime.stage, run_id))
         for sobject, ids in _quarantined_before(runtime, run_id, phase_index).items():
             ctx = ctx.without(sobject, frozenset(ids))
+        # The context (every id of the org) lives as long as the process: keep the cyclic
+        # garbage collector from walking it again after every few thousand allocations of
+        # the transform (measured: +9% contacts per CPU-second, bench/transform.py).
+        # Refcounting still frees anything frozen that dies.
+        gc.freeze()
         return ctx
 
     return runtime.cached(f"context:{run_id}:{phase_index}", build)

@@ -4,6 +4,7 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 
 from emulators.dataverse.limits import MAX_CONCURRENT, request_cost
 from emulators.dataverse.testing import run_dataverse
@@ -38,6 +39,11 @@ def test_request_limit_gives_429_with_retry_after_and_per_user_accounting(tmp_pa
         )
         counters = httpx.get(dv.admin_url + "counters").json()
         assert counters["throttled"]["0x80072322"] >= 2
+        # The modelled execution time charged to the budget is reported per message, so a
+        # benchmark can say how much of the budget a run used (refused requests cost none).
+        assert counters["execution_s"]["WhoAmI"] == pytest.approx(
+            300 * request_cost("WhoAmI", "GET", 1), rel=0.05
+        )
 
 
 def test_execution_time_limit(tmp_path: Path) -> None:

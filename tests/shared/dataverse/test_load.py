@@ -9,7 +9,7 @@ import pytest
 
 from emulators.dataverse.testing import DataverseEndpoint
 from shared.dataverse.context import LoadContext
-from shared.dataverse.journal import read_run_journal
+from shared.dataverse.journal import created_ids, read_run_journal
 from shared.dataverse.load import BatchRef, link_batch, load_batch, quarantine_key
 from shared.errors import SchemaError
 from shared.rows import Rejection, TargetRow
@@ -75,6 +75,9 @@ async def test_rerun_never_duplicates_and_journal_keeps_created_ids(
     assert rows_entries[1].created == created
     assert rows_entries[1].pre_images == {}
     assert rows_entries[0].done is not None and rows_entries[0].done["written"] == created
+    # Reconciliation asks for one unit's created ids without reading the rest of the journal.
+    assert created_ids(stage, RUN, [rows_entries[0].object]) == set(created)
+    assert created_ids(stage, RUN, ["SomethingElse"]) == set()
 
 
 async def test_second_run_journals_pre_images_with_etags(
