@@ -17,7 +17,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from orchestrators.migrate import RETRY
+from orchestrators.migrate import RETRY, load_phases
 
 bp = df.Blueprint()
 
@@ -72,37 +72,13 @@ def delta(context: df.DurableOrchestrationContext) -> Orchestration:
     status(step="resolving")
     yield context.call_activity("prepare_delta_context", {"run_id": run_id})
 
-    phase_results: list[dict[str, Any]] = []
-    for phase in plan["phases"]:
-        status(step="loading", phase=phase["index"], objects=phase["objects"])
-        loads = yield context.task_all(
-            [
-                context.call_sub_orchestrator(
-                    "load_object",
-                    {"run_id": run_id, "entry": name, "source": phase["sources"][name]},
-                    f"{run_id}@load@{name}",
-                )
-                for name in phase["objects"]
-            ]
+    phase_results, reconciled = yield from load_phases(context, run_id, plan["phases"], progress)
+    if not reconciled:
+        result = yield context.call_activity(
+            "finish_delta",
+            {"run_id": run_id, "status": "stopped_at_gate", "phases": phase_results},
         )
-        status(step="reconciling", phase=phase["index"])
-        reconciliation = yield context.call_activity(
-            "reconcile_phase",
-            {"run_id": run_id, "phase": phase["index"], "entries": phase["objects"]},
-        )
-        phase_results.append(
-            {"phase": phase["index"], "objects": loads, "reconciliation": reconciliation}
-        )
-        progress["phases"].append(
-            {"phase": phase["index"], "reconciled": reconciliation["reconciled"]}
-        )
-        if not reconciliation["reconciled"]:
-            status(step="stopped_at_gate")
-            result = yield context.call_activity(
-                "finish_delta",
-                {"run_id": run_id, "status": "stopped_at_gate", "phases": phase_results},
-            )
-            return dict(result)
+        return dict(result)
 
     for phase in reversed(plan["phases"]):
         status(step="deleting", phase=phase["index"])

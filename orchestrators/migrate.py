@@ -94,8 +94,37 @@ def migrate(context: df.DurableOrchestrationContext) -> Orchestration:
     _status(context, progress, step="resolving")
     yield context.call_activity("prepare_context", {"run_id": run_id})
 
-    phase_results: list[dict[str, Any]] = []
-    for phase in plan["phases"]:
+    phase_results, reconciled = yield from load_phases(context, run_id, plan["phases"], progress)
+    if not reconciled:
+        result = yield context.call_activity(
+            "write_summary",
+            {"run_id": run_id, "status": "stopped_at_gate", "phases": phase_results},
+        )
+        return dict(result)
+
+    _status(context, progress, step="inventories")
+    yield context.call_activity("write_inventories", {"run_id": run_id})
+    _status(context, progress, step="done")
+    result = yield context.call_activity(
+        "write_summary", {"run_id": run_id, "status": "completed", "phases": phase_results}
+    )
+    return dict(result)
+
+
+def load_phases(
+    context: df.DurableOrchestrationContext,
+    run_id: str,
+    phases: list[dict[str, Any]],
+    progress: dict[str, Any],
+) -> Generator[Any, Any, tuple[list[dict[str, Any]], bool]]:
+    """Load and reconcile phase after phase; stop at the first that does not reconcile.
+
+    Shared by ``migrate`` and ``delta`` (``yield from``): every entry of a phase is a
+    ``load_object`` sub-orchestration, then the phase is reconciled and gated. Returns the
+    phase results and whether every phase reconciled.
+    """
+    results: list[dict[str, Any]] = []
+    for phase in phases:
         _status(context, progress, step="loading", phase=phase["index"], objects=phase["objects"])
         loads = yield context.task_all(
             [
@@ -112,26 +141,16 @@ def migrate(context: df.DurableOrchestrationContext) -> Orchestration:
             "reconcile_phase",
             {"run_id": run_id, "phase": phase["index"], "entries": phase["objects"]},
         )
-        summary = {"phase": phase["index"], "objects": loads, "reconciliation": reconciliation}
-        phase_results.append(summary)
+        results.append(
+            {"phase": phase["index"], "objects": loads, "reconciliation": reconciliation}
+        )
         progress["phases"].append(
             {"phase": phase["index"], "reconciled": reconciliation["reconciled"]}
         )
         if not reconciliation["reconciled"]:
             _status(context, progress, step="stopped_at_gate")
-            result = yield context.call_activity(
-                "write_summary",
-                {"run_id": run_id, "status": "stopped_at_gate", "phases": phase_results},
-            )
-            return dict(result)
-
-    _status(context, progress, step="inventories")
-    yield context.call_activity("write_inventories", {"run_id": run_id})
-    _status(context, progress, step="done")
-    result = yield context.call_activity(
-        "write_summary", {"run_id": run_id, "status": "completed", "phases": phase_results}
-    )
-    return dict(result)
+            return results, False
+    return results, True
 
 
 @bp.orchestration_trigger(context_name="context")

@@ -177,31 +177,36 @@ class Journal:
         earlier_created = {i for e in self.entries() for i in e.created}
         created = [i for i in wanted if i not in existing or i in earlier_created]
         pre = {i: pre_image(row) for i, row in existing.items() if i not in earlier_created}
-        entry = JournalEntry(
-            run_id=self.run_id,
-            phase_index=self.phase_index,
-            phase=self.phase,
-            object=self.sobject,
-            batch=self.batch,
-            seq=self._next_seq(),
-            kind=kind,
-            table=table.logical,
-            entity_set=table.entity_set,
-            primary_id=table.primary_id,
+        return self._store(
+            table,
+            kind,
             columns=sorted(set(columns)),
             existing=sorted(existing),
             created=created if kind in ("rows", "files") else [],
             pre_images=pre,
-            at=self._clock().isoformat(),
             current=existing,
         )
-        self.stage.put_bytes(self._key(entry), entry.to_json())
-        return entry
 
     def record(
         self, table: TableInfo, kind: Kind, pre_images: dict[str, dict[str, Any]]
     ) -> JournalEntry:
         """Store an intent entry whose pre-images the caller read itself (party lists)."""
+        return self._store(
+            table, kind, columns=[], existing=sorted(pre_images), created=[], pre_images=pre_images
+        )
+
+    def _store(
+        self,
+        table: TableInfo,
+        kind: Kind,
+        *,
+        columns: list[str],
+        existing: list[str],
+        created: list[str],
+        pre_images: dict[str, dict[str, Any]],
+        current: dict[str, dict[str, Any]] | None = None,
+    ) -> JournalEntry:
+        """Build the next intent entry of this batch and store it durably."""
         entry = JournalEntry(
             run_id=self.run_id,
             phase_index=self.phase_index,
@@ -213,11 +218,12 @@ class Journal:
             table=table.logical,
             entity_set=table.entity_set,
             primary_id=table.primary_id,
-            columns=[],
-            existing=sorted(pre_images),
-            created=[],
+            columns=columns,
+            existing=existing,
+            created=created,
             pre_images=pre_images,
             at=self._clock().isoformat(),
+            current=current or {},
         )
         self.stage.put_bytes(self._key(entry), entry.to_json())
         return entry
