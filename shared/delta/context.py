@@ -19,7 +19,7 @@ contact that now shares an email with an earlier migrated person is reported
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import replace
 
 from shared.ids import target_id
@@ -28,8 +28,8 @@ from shared.mapping.context import Flag, FlagKey, ResolutionContext
 __all__ = ["merge_context"]
 
 
-def _ids(values: object) -> set[str]:
-    return set(values) if isinstance(values, Set | frozenset | set | list | tuple) else set()
+def _ids(values: Iterable[str]) -> set[str]:
+    return set(values)
 
 
 def merge_context(

@@ -36,6 +36,7 @@ from shared.errors import FatalError
 from shared.ids import target_id, to_18
 from shared.mapping.context import ResolutionContext
 from shared.mapping.plan import ObjectExtraction, extraction_plan
+from shared.quoting import soql_quote
 from shared.run import context_store, steps
 from shared.run.clients import load_context, run_async
 from shared.run.plan import load_run_mapping, mapping_key
@@ -201,8 +202,7 @@ def _changes_item(
 
 
 def _and(where: str | None, since: str | None) -> str | None:
-    from shared.quoting import soql_quote
-
+    """The mapping's filter and the change window, for one object's delta query."""
     if since is None:
         return where
     cond = f"SystemModstamp >= {soql_quote(_parse(since))}"
