@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
+import httpx
+
 from shared.crashpoints import reach
 from shared.dataverse.client import DataverseClient
 from shared.dataverse.journal import JournalEntry, read_run_journal
@@ -185,29 +187,13 @@ class Rollback:
         party_list = parties_key(entry.run_id, rid)
         if table.is_activity and self.stage.exists(party_list):
             body[f"{table.logical}_activity_parties"] = json.loads(self.stage.get_bytes(party_list))
-        response = await self.client.request(
-            "PATCH",
-            f"{entry.entity_set}({rid})",
-            json=body,
-            headers={"If-None-Match": "*"},
-            ok_statuses=frozenset({412}),
-            action=f"rollback recreate {entry.entity_set}",
-            object_name=entry.table,
-            record_id=rid,
+        response = await self._patch(
+            entry, rid, body, "recreate", {"If-None-Match": "*"}, frozenset({412})
         )
         if response.status_code == 412:
             return {"outcome": "already_restored", "reason": "the row exists"}
         if state:
-            changed = await self.client.request(
-                "PATCH",
-                f"{entry.entity_set}({rid})",
-                json=state,
-                headers={"If-Match": "*"},
-                ok_statuses=frozenset({400}),
-                action=f"rollback restore state {entry.entity_set}",
-                object_name=entry.table,
-                record_id=rid,
-            )
+            changed = await self._patch(entry, rid, state, "restore state", ok=frozenset({400}))
             if changed.status_code == 400:
                 return {
                     "outcome": "recreated",
@@ -220,21 +206,10 @@ class Rollback:
         self, entry: JournalEntry, rid: str, pre: dict[str, Any]
     ) -> dict[str, Any]:
         """Put back an activity's party list; a closed activity is reopened around it."""
-        path = f"{entry.entity_set}({rid})"
         closed = pre.get("statecode") not in (None, 0)
 
         async def patch(body: dict[str, Any], what: str) -> int:
-            response = await self.client.request(
-                "PATCH",
-                path,
-                json=body,
-                headers={"If-Match": "*"},
-                ok_statuses=frozenset({404}),
-                action=f"rollback {what} {entry.entity_set}",
-                object_name=entry.table,
-                record_id=rid,
-            )
-            return response.status_code
+            return (await self._patch(entry, rid, body, what, ok=frozenset({404}))).status_code
 
         if closed and await patch({"statecode": 0}, "reopen") == 404:
             return {"outcome": "already_gone"}
@@ -245,6 +220,27 @@ class Rollback:
             state = {"statecode": pre["statecode"], "statuscode": pre.get("statuscode")}
             await patch(state, "re-close")
         return {"outcome": "restored"}
+
+    async def _patch(
+        self,
+        entry: JournalEntry,
+        rid: str,
+        body: dict[str, Any],
+        what: str,
+        headers: dict[str, str] | None = None,
+        ok: frozenset[int] = frozenset(),
+    ) -> httpx.Response:
+        """One PATCH of a journalled row (``If-Match: *`` unless ``headers`` say otherwise)."""
+        return await self.client.request(
+            "PATCH",
+            f"{entry.entity_set}({rid})",
+            json=body,
+            headers=headers or {"If-Match": "*"},
+            ok_statuses=ok,
+            action=f"rollback {what} {entry.entity_set}",
+            object_name=entry.table,
+            record_id=rid,
+        )
 
     async def _write(
         self, entry: JournalEntry, action: RowAction, path: str, etag: str | None
