@@ -34,11 +34,22 @@ from shared.rows import Rejection, TargetRow
 from shared.stage.base import Stage
 from shared.stage.keys import check_key, raw_batch_key
 
-__all__ = ["BatchRef", "Transform", "link_batch", "load_batch", "loaded_key", "quarantine_key"]
+__all__ = [
+    "BatchRef",
+    "BatchTransform",
+    "Transform",
+    "link_batch",
+    "load_batch",
+    "loaded_key",
+    "quarantine_key",
+]
 
 Transform = Callable[[dict[str, Any]], TargetRow | Rejection | Sequence[TargetRow | Rejection]]
 """One staged source record → its target row(s) or rejection(s) (the mapping's transform),
 e.g. ``lambda record: compiled.transform("Account", record, context)``."""
+
+BatchTransform = Callable[[list[dict[str, Any]]], Transform]
+"""A batch's records → the transform for them (looks up once what the batch refers to)."""
 
 
 @dataclass(frozen=True)
@@ -324,12 +335,17 @@ async def load_batch(
     *,
     stage: Stage,
     context: LoadContext,
-    transform: Transform,
+    transform: Transform | None = None,
     accept: Callable[[dict[str, Any]], bool] | None = None,
+    transform_for: BatchTransform | None = None,
 ) -> dict[str, int]:
     """Load one staged batch; return counts only (see the module docstring).
 
     Args:
+        transform: The transform of every record; or
+        transform_for: called with the batch's records (those ``accept`` takes) before any
+            is transformed, returns their transform (the run's resolution context answers
+            what the whole batch refers to at once: ``shared.run.context_index``).
         accept: When several mapping entries share the source object, which records belong
             to this entry (``ref.entry``); the others are left to their own entry and counted
             as ``routed_elsewhere``, so the entries' ``extracted`` add up to what was staged.
@@ -341,6 +357,10 @@ async def load_batch(
     """
     staged = list(stage.read_batch(raw_batch_key(ref.run_id, ref.sobject, ref.batch)))
     records = staged if accept is None else [r for r in staged if accept(r)]
+    if transform_for is not None:
+        transform = transform_for(records)
+    if transform is None:
+        raise TypeError("load_batch needs transform or transform_for")
     rows_by_source, rejected = _transform_all(records, ref.sobject, transform)
     by_table: dict[str, list[TargetRow]] = {}
     for rows in rows_by_source.values():

@@ -81,6 +81,30 @@ def party_for_user(user: DynamicsUser, mask: int) -> dict[str, Any]:
     }
 
 
+def party_references(
+    spec: Mapping[str, str | list[str] | None],
+    record: Mapping[str, Any],
+    ids: set[str],
+    emails: set[str],
+) -> None:
+    """Add what :func:`resolve_parties` will ask the context about one record.
+
+    Every field a role may read (not only the first one set): ids as written, and lowercase
+    addresses. A superset is harmless; a missing one would change a party.
+    """
+    for source in spec.values():
+        if not source or source == "$owner":
+            continue
+        for name in [source] if isinstance(source, str) else source:
+            value = record.get(name)
+            if not isinstance(value, str) or not value.strip():
+                continue
+            if _SF_ID.match(value):
+                ids.add(value)
+                continue
+            emails.update(a.strip().lower() for a in _SPLIT.split(value) if a.strip())
+
+
 def resolve_parties(
     spec: Mapping[str, str | list[str] | None],
     record: Mapping[str, Any],

@@ -41,6 +41,28 @@ FlagKey = tuple[str, str]
 
 
 @dataclass(frozen=True)
+class References:
+    """Everything transforming one batch of records asks the context about.
+
+    A superset: a context holding the answers for these (and nothing else) answers every
+    question of transforming those records exactly as the whole context does
+    (``CompiledMapping.references`` collects it; ``shared.run.context_index`` answers it).
+
+    Attributes:
+        source: The batch's Salesforce object (flags are keyed by it).
+        record_ids: The records' own 18-character ids (their pre-pass flags).
+        ids: Ids the records refer to (lookups, parents, checks, id-valued parties), as
+            written and in their 18-character form.
+        emails: Lowercase addresses named by email parties.
+    """
+
+    source: str
+    record_ids: frozenset[str]
+    ids: frozenset[str]
+    emails: frozenset[str]
+
+
+@dataclass(frozen=True)
 class ResolutionContext:
     """Read-only facts the transform resolves references against.
 

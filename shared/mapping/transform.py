@@ -10,15 +10,23 @@ record written with a fallback carries :class:`~shared.rows.ReportEntry` values.
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from shared.ids import to_18
-from shared.mapping.activities import close_state, matches, parent_nav, resolve_parties, sobject_of
+from shared.mapping.activities import (
+    close_state,
+    matches,
+    parent_nav,
+    party_references,
+    resolve_parties,
+    sobject_of,
+)
 from shared.mapping.codegen import FieldsFunction, field_function, field_source
-from shared.mapping.context import Flag, ResolutionContext
+from shared.mapping.context import Flag, References, ResolutionContext
 from shared.mapping.fields import FieldOutcome, FieldPlan, compile_field
 from shared.mapping.memo import TargetIds, fast_target_id
 from shared.mapping.models import Mapping as MappingFile
@@ -158,6 +166,14 @@ class CompiledObject:
             for e in mapping.objects
             if e.target in ("contact", "lead") and e.route is None
         }
+        # Fields whose values the context is asked about (``CompiledMapping.references``).
+        self.reference_fields = tuple(
+            dict.fromkeys(
+                [lk.source for lk in self.lookups]
+                + [c.source for c in self.candidates]
+                + [chk.source for chk in obj.checks]
+            )
+        )
 
     def transform(self, record: Record, ctx: ResolutionContext) -> TargetRow | Rejection:
         """Map one staged record (see the module docstring)."""
@@ -524,6 +540,15 @@ class CompiledObject:
         )
 
 
+def _as_ids(values: Iterable[Any]) -> set[str]:
+    """Values as the transform looks them up: as written, and 15-character ids widened."""
+    out = {str(v) for v in values if v}
+    for short in [v for v in out if len(v) == 15]:
+        with contextlib.suppress(ValueError):  # not an id: the transform rejects it
+            out.add(to_18(short))
+    return out
+
+
 class CompiledMapping:
     """A mapping compiled against the live target; routes records to their entry."""
 
@@ -547,6 +572,26 @@ class CompiledMapping:
             if comp.obj.route is None or matches(comp.obj.route, record):
                 return comp
         return None
+
+    def references(self, source: str, records: Iterable[Record]) -> References:
+        """What transforming ``records`` (of ``source``) will ask the resolution context.
+
+        Collected over every entry of the source, whichever route takes each record: a
+        superset, so a context answering these answers the batch as the whole context does
+        (``shared.run.context_index``). Column by column, so the per-record work is C's.
+        """
+        batch = records if isinstance(records, list) else list(records)
+        comps = self.by_source.get(source, ())
+        values: set[Any] = set()
+        for name in dict.fromkeys(f for comp in comps for f in comp.reference_fields):
+            values.update(record.get(name) for record in batch)
+        ids = _as_ids(values)
+        emails: set[str] = set()
+        for spec in (comp._parties for comp in comps if comp._parties):
+            for record in batch:
+                party_references(spec, record, ids, emails)
+        own = _as_ids({record.get("Id") for record in batch})
+        return References(source, frozenset(own), frozenset(ids), frozenset(emails))
 
     def transform(
         self, source: str, record: Record, ctx: ResolutionContext

@@ -15,6 +15,7 @@ one shared set. Contexts stored as one JSON document (before this format) still 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Iterator
@@ -84,7 +85,8 @@ def encode(ctx: ResolutionContext) -> bytes:
     return b"".join(encode_lines(ctx))
 
 
-def _user_from(value: dict[str, Any] | None) -> DynamicsUser | None:
+def user_from(value: dict[str, Any] | None) -> DynamicsUser | None:
+    """A stored user (None stays None)."""
     return None if value is None else DynamicsUser(value["id"], value["email"], value["disabled"])
 
 
@@ -98,6 +100,11 @@ def _decode_document(raw: dict[str, Any]) -> ResolutionContext:
     return _context(raw, present, migrated, raw["flags"], raw["addresses"])
 
 
+def flag_from(stored: dict[str, Any]) -> Flag:
+    """A stored pre-pass flag."""
+    return Flag(**stored)
+
+
 def _context(
     head: dict[str, Any],
     present: dict[str, frozenset[str]],
@@ -105,24 +112,37 @@ def _context(
     flags: Iterable[list[Any]],
     addresses: dict[str, list[str]],
 ) -> ResolutionContext:
-    users = {k: u for k, v in head["users"].items() if (u := _user_from(v)) is not None}
+    users = {k: u for k, v in head["users"].items() if (u := user_from(v)) is not None}
     return ResolutionContext(
         namespace=uuid.UUID(head["namespace"]),
         run_id=head["run_id"],
         migrated=migrated,
         present=present,
         users=users,
-        fallback_owner=_user_from(head["fallback_owner"]),
-        flags={(obj, sf_id): tuple(Flag(**f) for f in fl) for obj, sf_id, fl in flags},
+        fallback_owner=user_from(head["fallback_owner"]),
+        flags={(obj, sf_id): tuple(flag_from(f) for f in fl) for obj, sf_id, fl in flags},
         cut_links=frozenset((a, b, c) for a, b, c in head["cut_links"]),
         addresses={k: (v[0], v[1]) for k, v in addresses.items()},
         owner_policy=head["owner_policy"],
     )
 
 
-def decode_lines(stream: IO[bytes]) -> ResolutionContext:
-    """Read a stored context line by line (either format)."""
+def read_parts(stream: IO[bytes]) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """The header of a stored context (JSON-lines format) and an iterator over its parts.
+
+    Each part is one line: ``{"part": "present"|"migrated", "object", "ids"}`` (or
+    ``"same_as_present": true``), ``{"part": "flags", "items"}`` or
+    ``{"part": "addresses", "items"}``. A context stored as one document has no parts: its
+    header is the whole document (no ``format`` key).
+    """
     head: dict[str, Any] = json.loads(stream.readline())
+    if "format" not in head:
+        return head, iter(())
+    return head, (json.loads(line) for line in stream)
+
+
+def context_from_parts(head: dict[str, Any], parts: Iterable[dict[str, Any]]) -> ResolutionContext:
+    """Build the in-memory context from :func:`read_parts` (either format)."""
     if "format" not in head:
         return _decode_document(head)
     present_ids: dict[str, list[str]] = {}
@@ -130,8 +150,7 @@ def decode_lines(stream: IO[bytes]) -> ResolutionContext:
     same: list[str] = []
     flags: list[list[Any]] = []
     addresses: dict[str, list[str]] = {}
-    for line in stream:
-        part = json.loads(line)
+    for part in parts:
         kind = part["part"]
         if kind == "present":
             present_ids.setdefault(part["object"], []).extend(part["ids"])
@@ -147,6 +166,11 @@ def decode_lines(stream: IO[bytes]) -> ResolutionContext:
     migrated = {k: frozenset(migrated_ids.pop(k)) for k in list(migrated_ids)}
     migrated.update({k: present[k] for k in same})
     return _context(head, present, dict(sorted(migrated.items())), flags, addresses)
+
+
+def decode_lines(stream: IO[bytes]) -> ResolutionContext:
+    """Read a stored context line by line (either format) into memory."""
+    return context_from_parts(*read_parts(stream))
 
 
 def decode(data: bytes) -> ResolutionContext:
@@ -168,12 +192,35 @@ def _blocks(lines: Iterable[bytes], size: int = 1 << 20) -> Iterator[bytes]:
         yield b"".join(block)
 
 
+def digest_key(run_id: str) -> str:
+    """Where the SHA-256 of a run's stored context is kept (names its local index)."""
+    return f"{run_id}/context.sha256"
+
+
 def save(stage: Stage, run_id: str, ctx: ResolutionContext) -> None:
-    """Store the run's context (streamed, atomically)."""
-    stage.put_stream(context_key(run_id), _blocks(encode_lines(ctx)))
+    """Store the run's context (streamed, atomically), then its digest."""
+    digest = hashlib.sha256()
+
+    def hashed() -> Iterator[bytes]:
+        for block in _blocks(encode_lines(ctx)):
+            digest.update(block)
+            yield block
+
+    if stage.exists(digest_key(run_id)):
+        # A digest must never name other content: a crash before the new one is written
+        # leaves none, and readers then build their index without reusing a cached one.
+        stage.delete(digest_key(run_id))
+    stage.put_stream(context_key(run_id), hashed())
+    stage.put_bytes(digest_key(run_id), digest.hexdigest().encode("ascii"))
+
+
+def stored_digest(stage: Stage, run_id: str) -> str | None:
+    """The digest :func:`save` wrote (None for contexts stored before digests)."""
+    key = digest_key(run_id)
+    return stage.get_bytes(key).decode("ascii").strip() if stage.exists(key) else None
 
 
 def load(stage: Stage, run_id: str) -> ResolutionContext:
-    """Read the run's context (StageError when the run never got that far)."""
+    """Read the run's context into memory (StageError when the run never got that far)."""
     with stage.open_read(context_key(run_id)) as stream:
         return decode_lines(stream)

@@ -10,7 +10,6 @@ reconciliation (``shared.dataverse``, ``shared.reconcile``) — and keep per-pro
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 import tempfile
 from collections.abc import Iterator
@@ -18,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from shared.crashpoints import reach
-from shared.dataverse.load import BatchRef, link_batch, load_batch
+from shared.dataverse.load import BatchRef, Transform, link_batch, load_batch
 from shared.dataverse.metadata import fetch_target_metadata
 from shared.delta.state import advance, capture_watermark
 from shared.errors import FatalError, MappingNotConfirmedError, SchemaError
 from shared.ids import org_namespace
-from shared.mapping.context import ResolutionContext
 from shared.mapping.models import Mapping
 from shared.mapping.plan import extraction_plan
 from shared.mapping.prepare import build_context
@@ -31,8 +29,9 @@ from shared.mapping.target_metadata import TargetMetadata
 from shared.mapping.transform import CompiledMapping, compile_mapping
 from shared.mapping_review.gate import require_confirmed
 from shared.reconcile.phase import reconcile_phase as reconcile_phase_
-from shared.run import context_store
+from shared.run import context_index, context_store
 from shared.run.clients import dataverse, load_context, run_async
+from shared.run.context_index import ContextIndex
 from shared.run.plan import load_run_mapping, plan_key
 from shared.run.plan import plan_run as plan_run_
 from shared.run.runtime import Runtime
@@ -222,19 +221,17 @@ def _quarantined_before(runtime: Runtime, run_id: str, phase_index: int) -> dict
     return out
 
 
-def _context(runtime: Runtime, run_id: str, phase_index: int) -> ResolutionContext:
-    def build() -> ResolutionContext:
-        # Decoded once per process; each phase derives its own with ``without``, which shares
-        # every id set it does not change (a copy per phase would hold the org's ids N times).
-        ctx = runtime.cached(f"context:{run_id}", lambda: context_store.load(runtime.stage, run_id))
+def _context(runtime: Runtime, run_id: str, phase_index: int) -> ContextIndex:
+    def build() -> ContextIndex:
+        # One index file per machine and run (``shared.run.context_index``): the org's ids stay
+        # on local disk; each batch gets a small view of what it refers to. Each phase derives
+        # its own with ``without`` (the parents quarantined before it, held in memory: few).
+        index = runtime.cached(
+            f"context:{run_id}", lambda: context_index.open_local(runtime.stage, run_id)
+        )
         for sobject, ids in _quarantined_before(runtime, run_id, phase_index).items():
-            ctx = ctx.without(sobject, frozenset(ids))
-        # The context (every id of the org) lives as long as the process: keep the cyclic
-        # garbage collector from walking it again after every few thousand allocations of
-        # the transform (measured: +9% contacts per CPU-second, bench/transform.py).
-        # Refcounting still frees anything frozen that dies.
-        gc.freeze()
-        return ctx
+            index = index.without(sobject, frozenset(ids))
+        return index
 
     return runtime.cached(f"context:{run_id}:{phase_index}", build)
 
@@ -267,7 +264,7 @@ def load_batch_step(runtime: Runtime, params: dict[str, Any]) -> dict[str, int]:
     """Transform and write one staged batch for one mapping entry; return counts."""
     ref, phase = _ref(runtime, params)
     compiled = _compiled(runtime, ref.run_id)
-    ctx = _context(runtime, ref.run_id, phase["index"])
+    index = _context(runtime, ref.run_id, phase["index"])
     routes = compiled.by_source.get(ref.sobject, [])
     first = routes[0].obj.name if routes else None
 
@@ -276,13 +273,14 @@ def load_batch_step(runtime: Runtime, params: dict[str, Any]) -> dict[str, int]:
         # A record no route takes is quarantined by the first entry, never lost.
         return (chosen.obj.name if chosen else first) == ref.entry
 
-    def transform(record: dict[str, Any]) -> Any:
-        return compiled.transform(ref.sobject, record, ctx)
+    def transform_for(records: list[dict[str, Any]]) -> Transform:
+        ctx = index.view(compiled.references(ref.sobject, records))
+        return lambda record: compiled.transform(ref.sobject, record, ctx)
 
     context = load_context(runtime)
     return run_async(
         lambda: load_batch(
-            ref, stage=runtime.stage, context=context, transform=transform, accept=accept
+            ref, stage=runtime.stage, context=context, transform_for=transform_for, accept=accept
         )
     )
 
@@ -386,4 +384,7 @@ def write_summary(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
     runtime.write_report(run_id, "summary.md", markdown.encode())
     if params["status"] == "completed" and params.get("kind", "migration") == "migration":
         advance(runtime.stage, run_id, base_run=run_id)  # deltas continue from this run
+    if params["status"] == "completed":
+        # Nothing loads for this run any more; a run stopped at a gate keeps it for its resume.
+        context_index.remove_local(run_id)
     return {"run_id": run_id, "status": params["status"], "phase_table": table}

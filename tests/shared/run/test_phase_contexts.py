@@ -1,7 +1,8 @@
 """Each phase's resolution context drops the parents quarantined before it, sharing the rest.
 
-A process that loads every phase holds the org's ids once: the stored context is decoded once
-and each phase derives its own with ``without``, which copies only the id sets it changes.
+A process that loads every phase uses one index of the org's ids on local disk
+(``shared.run.context_index``); each phase derives its own with ``without``, which keeps only
+the quarantined ids in memory.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import uuid
 from pathlib import Path
 
-from shared.mapping.context import ResolutionContext
+from shared.mapping.context import References, ResolutionContext
 from shared.run import context_store
 from shared.run.plan import plan_key
 from shared.run.runtime import Runtime
@@ -52,18 +53,22 @@ def _runtime(tmp_path: Path) -> Runtime:
     return Runtime(settings=settings, stage=stage)
 
 
-def test_later_phases_lose_quarantined_parents_and_share_every_other_id_set(
-    tmp_path: Path,
-) -> None:
+def _refs(ids: frozenset[str]) -> References:
+    return References("Contact", frozenset(), ids, frozenset())
+
+
+def test_later_phases_lose_quarantined_parents_and_share_one_index(tmp_path: Path) -> None:
     runtime = _runtime(tmp_path)
     first, second, third = (_context(runtime, RUN, phase) for phase in (1, 2, 3))
-    assert first.is_migrated("Account", BAD)
-    assert not second.is_migrated("Account", BAD) and not third.is_migrated("Account", BAD)
+    asked = _refs(ACCOUNTS | CONTACTS)
+    views = [index.view(asked) for index in (first, second, third)]
+    assert views[0].is_migrated("Account", BAD)
+    assert not views[1].is_migrated("Account", BAD) and not views[2].is_migrated("Account", BAD)
     # A policy skip was never going to be migrated; it is not a reason to drop anything here.
-    assert second.is_migrated("Account", sorted(ACCOUNTS)[4])
-    assert second.migrated["Account"] == ACCOUNTS - {BAD}
-    # One decoded copy of the unchanged sets, whichever phase asks.
-    assert second.migrated["Contact"] is first.migrated["Contact"]
-    assert third.migrated["Contact"] is first.migrated["Contact"]
-    assert third.present is first.present
+    assert views[1].is_migrated("Account", sorted(ACCOUNTS)[4])
+    assert views[1].migrated["Account"] == ACCOUNTS - {BAD}
+    assert views[1].migrated["Contact"] == CONTACTS == views[0].migrated["Contact"]
+    # One index file for every phase; only the quarantined ids are held per phase.
+    assert first.path == second.path == third.path
+    assert second.excluded == {"Account": frozenset({BAD})} and first.excluded == {}
     assert _context(runtime, RUN, 2) is second
