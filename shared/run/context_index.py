@@ -48,7 +48,7 @@ from shared.stage.base import Stage
 # Ids per query: json_each hands SQLite one parameter, so this only bounds one statement's work.
 QUERY_CHUNK = 20_000
 # Page cache per reading connection (one per thread): bounded, whatever the org's size.
-CACHE_KIB = 16_384
+CACHE_KIB = 8_192
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE present (id TEXT NOT NULL, obj INTEGER NOT NULL, PRIMARY KEY (id, obj))

@@ -9,8 +9,9 @@ demand and cached for the life of the process.
 
 from __future__ import annotations
 
+import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -60,6 +61,25 @@ class Runtime:
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.tmp")
             tmp.write_bytes(data)
+            tmp.replace(target)
+            return str(target)
+        return f"{run_id}/reports/{name}"
+
+    def write_report_file(self, run_id: str, name: str, path: Path) -> str:
+        """:meth:`write_report` from a file, streamed (an enrollment manifest at 1M contacts
+        is hundreds of megabytes; it is never read into memory whole)."""
+
+        def chunks() -> Iterator[bytes]:
+            with path.open("rb") as fh:
+                while block := fh.read(1 << 20):
+                    yield block
+
+        self.stage.put_stream(f"{run_id}/reports/{name}", chunks())
+        if self.local_reports:
+            target = reports_dir(self.settings.run.workdir, run_id) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp")
+            shutil.copyfile(path, tmp)
             tmp.replace(target)
             return str(target)
         return f"{run_id}/reports/{name}"

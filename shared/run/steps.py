@@ -327,9 +327,7 @@ def reconcile_phase(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
             if path.is_file():
                 name = str(path.relative_to(tmp))
                 tag = f"phase{phase['index']}"
-                runtime.write_report(
-                    run_id, name if tag in name else f"{tag}-{name}", path.read_bytes()
-                )
+                runtime.write_report_file(run_id, name if tag in name else f"{tag}-{name}", path)
     data = verdict.to_dict()
     runtime.stage.put_bytes(
         f"{run_id}/reconciliation/phase{phase['index']}.json", json.dumps(data).encode()
@@ -352,7 +350,7 @@ def write_inventories(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any
             _salesforce(runtime), Path(tmp), namespace=runtime.settings.salesforce.namespace
         )
         for path in sorted(Path(tmp).glob("*")):
-            runtime.write_report(run_id, path.name, path.read_bytes())
+            runtime.write_report_file(run_id, path.name, path)
     return {
         "sequences": result.sequences,
         "steps": result.steps,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from pathlib import Path
 
 from shared.mapping.context import DynamicsUser, Flag, ResolutionContext
 from shared.mapping.plan import ObjectExtraction
@@ -93,3 +94,17 @@ def test_extraction_levels_put_parents_before_children() -> None:
         ObjectExtraction("User", ["Id"]),
     ]
     assert extraction_levels(plans) == [["User"], ["Account"], ["Contact"], ["Task"]]
+
+
+def test_a_report_file_reaches_the_stage_and_the_local_folder_unchanged(tmp_path: Path) -> None:
+    from shared.run.runtime import Runtime
+    from shared.settings import load_settings
+    from shared.stage.local import LocalStage
+
+    settings = load_settings(overrides={"run": {"workdir": str(tmp_path / "work")}})
+    runtime = Runtime(settings=settings, stage=LocalStage(tmp_path / "stage"), local_reports=True)
+    big = tmp_path / "enrollments.csv"
+    big.write_bytes(b"id,sequence\n" + b"".join(b"a%07d,s\n" % i for i in range(200_000)))
+    where = runtime.write_report_file("r1", "enrollments.csv", big)
+    assert runtime.stage.get_bytes("r1/reports/enrollments.csv") == big.read_bytes()
+    assert Path(where).read_bytes() == big.read_bytes()
