@@ -58,7 +58,9 @@ async def reconcile_phase(
     """
     loader_user = context.client.user_id
     results = []
-    readback: list[dict[str, Any]] = []
+    # Only the spot-check candidates so far (the sheet's deterministic choice, kept object by
+    # object): the phase never holds every object's read-back rows at once.
+    chosen: list[dict[str, Any]] = []
     for sobject in objects:
         result, rows = await reconcile_object(
             stage,
@@ -70,12 +72,12 @@ async def reconcile_phase(
             units=(entries or {}).get(sobject),
         )
         results.append(result)
-        readback += rows
+        chosen = choose_spot_checks(chosen + rows, settings.spot_check)
+        del rows
     verdict = PhaseReconciliation(
         run_id=run_id, phase=phase, objects=results, tolerance=settings.tolerance
     )
     write_reports(reports_dir, verdict)
-    chosen = choose_spot_checks(readback, settings.spot_check)
     wanted = {(c["record"]["source_object"], c["record"]["source_id"]) for c in chosen}
     write_spot_check(reports_dir, phase, chosen, _source_records(stage, run_id, wanted))
     return verdict
