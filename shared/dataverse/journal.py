@@ -37,6 +37,7 @@ __all__ = [
     "Journal",
     "JournalEntry",
     "Kind",
+    "batch_created_ids",
     "created_ids",
     "pre_image",
     "read_run_journal",
@@ -139,7 +140,7 @@ class Journal:
         self.phase = phase
         self.sobject = sobject
         self.batch = batch
-        self.prefix = check_key(f"{run_id}/journal/{phase_index:02d}-{phase}/{sobject}/{batch:05d}")
+        self.prefix = _batch_prefix(run_id, phase_index, phase, sobject, batch)
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
     def entries(self) -> list[JournalEntry]:
@@ -267,18 +268,16 @@ def _read_entries(stage: Stage, prefix: str) -> list[JournalEntry]:
     return out
 
 
-def created_ids(stage: Stage, run_id: str, units: Iterable[str]) -> set[str]:
-    """Ids the run created for the given load units, reading only those units' entries.
+def _batch_prefix(run_id: str, phase_index: int, phase: str, unit: str, batch: int) -> str:
+    """``<run>/journal/<phase_index:02d>-<phase>/<unit>/<batch:05d>``: one batch's entries."""
+    return check_key(f"{run_id}/journal/{phase_index:02d}-{phase}/{unit}/{batch:05d}")
 
-    Keys name their unit (``<run>/journal/<phase>/<unit>/...``), so the rest of the journal
-    (and its pre-images) is never read.
-    """
-    wanted = set(units)
-    root = check_key(f"{run_id}/journal") + "/"
+
+def _created_in(stage: Stage, keys: Iterable[str]) -> set[str]:
+    """Ids the intent entries among ``keys`` created (``.done.json`` records are skipped)."""
     out: set[str] = set()
-    for key in stage.list_keys(root):
-        parts = key[len(root) :].split("/")
-        if len(parts) < 4 or parts[1] not in wanted or key.endswith(".done.json"):
+    for key in keys:
+        if key.endswith(".done.json"):
             continue
         try:
             created = json.loads(stage.get_bytes(key)).get("created", [])
@@ -286,6 +285,37 @@ def created_ids(stage: Stage, run_id: str, units: Iterable[str]) -> set[str]:
             raise StageError(f"journal entry {key} is unreadable ({exc})") from None
         out |= {str(i).lower() for i in created}
     return out
+
+
+def created_ids(stage: Stage, run_id: str, units: Iterable[str]) -> set[str]:
+    """Ids the run created for the given load units, reading only those units' entries.
+
+    Keys name their unit (``<run>/journal/<phase>/<unit>/...``), so the rest of the journal
+    (and its pre-images) is never read. The set grows with the units' size: a caller that
+    walks a large object uses :func:`batch_created_ids` one batch at a time instead.
+    """
+    wanted = set(units)
+    root = check_key(f"{run_id}/journal") + "/"
+    keys = []
+    for key in stage.list_keys(root):
+        parts = key[len(root) :].split("/")
+        if len(parts) >= 4 and parts[1] in wanted:
+            keys.append(key)
+    return _created_in(stage, keys)
+
+
+def batch_created_ids(
+    stage: Stage, run_id: str, unit: str, batch: int, *, phase_index: int, phase: str
+) -> set[str]:
+    """Ids the run created in one batch of one load unit, reading only that batch's entries.
+
+    A load writes the rows of ``<run>/loaded/<unit>/<batch>`` under the journal of the same
+    unit and batch number, in the phase its loaded manifest names (``BatchRef.journal``), so
+    memory is bounded by the batch, not by the object.
+    """
+    return _created_in(
+        stage, stage.list_keys(_batch_prefix(run_id, phase_index, phase, unit, batch) + "/")
+    )
 
 
 def read_run_journal(stage: Stage, run_id: str) -> list[JournalEntry]:
