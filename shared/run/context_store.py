@@ -198,11 +198,16 @@ def digest_key(run_id: str) -> str:
 
 
 def save(stage: Stage, run_id: str, ctx: ResolutionContext) -> None:
-    """Store the run's context (streamed, atomically), then its digest."""
+    """Store an in-memory context (streamed, atomically), then its digest."""
+    save_lines(stage, run_id, encode_lines(ctx))
+
+
+def save_lines(stage: Stage, run_id: str, lines: Iterable[bytes]) -> None:
+    """Store a context given as its stored lines (e.g. built on disk), then its digest."""
     digest = hashlib.sha256()
 
     def hashed() -> Iterator[bytes]:
-        for block in _blocks(encode_lines(ctx)):
+        for block in _blocks(lines):
             digest.update(block)
             yield block
 

@@ -24,7 +24,7 @@ from shared.errors import FatalError, MappingNotConfirmedError, SchemaError
 from shared.ids import org_namespace
 from shared.mapping.models import Mapping
 from shared.mapping.plan import extraction_plan
-from shared.mapping.prepare import build_context
+from shared.mapping.prepare_disk import prepare_on_disk
 from shared.mapping.target_metadata import TargetMetadata
 from shared.mapping.transform import CompiledMapping, compile_mapping
 from shared.mapping_review.gate import require_confirmed
@@ -193,17 +193,22 @@ def prepare_context(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
             )
         ]
 
-    ctx = build_context(
-        # Generators: each object's batches stream through the pre-passes in one pass.
-        {name: _staged(runtime, run_id, name) for name in objects},
-        mapping,
-        namespace=org_namespace(_org_id(runtime, run_id)),
-        users=run_async(users),
-        fallback_owner_email=runtime.settings.dataverse.fallback_owner_email,
-        run_id=run_id,
-    )
-    context_store.save(runtime.stage, run_id, ctx)
-    return {"flags": sum(len(v) for v in ctx.flags.values()), "users": len(ctx.users)}
+    # Generators: each object's batches stream through the pre-passes in one pass, on disk
+    # (shared/mapping/prepare_disk.py), so this step's memory does not grow with the org.
+    with (
+        tempfile.TemporaryDirectory(prefix="prepare-") as tmp,
+        prepare_on_disk(
+            {name: _staged(runtime, run_id, name) for name in objects},
+            mapping,
+            namespace=org_namespace(_org_id(runtime, run_id)),
+            users=run_async(users),
+            fallback_owner_email=runtime.settings.dataverse.fallback_owner_email,
+            run_id=run_id,
+            workdir=Path(tmp),
+        ) as prepared,
+    ):
+        context_store.save_lines(runtime.stage, run_id, prepared.lines())
+        return {"flags": prepared.flags, "users": prepared.users}
 
 
 def _quarantined_before(runtime: Runtime, run_id: str, phase_index: int) -> dict[str, set[str]]:
