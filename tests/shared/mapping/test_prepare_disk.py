@@ -31,24 +31,11 @@ from shared.mapping.prepare_disk import prepare_on_disk
 from shared.run import context_store
 from tests.shared.mapping.defects_run import extract, org_mapping
 from tests.shared.mapping.metadata_fixture import default_mapping
-from tests.shared.mapping.orgdata import dataverse_users
+from tests.shared.mapping.orgdata import OneShot, context_kwargs
 
 Records = dict[str, list[dict[str, Any]]]
 SAMPLES = json.loads((Path(__file__).parent / "golden" / "samples.json").read_text("utf-8"))
 NS = org_namespace("00D000000000001EAA")
-
-
-class OneShot:
-    """An iterable that refuses a second pass (as a generator over the stage would)."""
-
-    def __init__(self, records: list[dict[str, Any]]) -> None:
-        self.records = records
-        self.passes = 0
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        self.passes += 1
-        assert self.passes == 1, "prepare_on_disk read an object twice"
-        return iter(self.records)
 
 
 def same_lines(records: Records, mapping: Mapping, work: Path, **kwargs: Any) -> bytes:
@@ -115,16 +102,7 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> tuple[Mapping, Records, dic
     generate_org(out, scale=200, seed=1, force=True)
     mapping = org_mapping(out)
     staged = extract(out, mapping, root)
-    users = dataverse_users(out)
-    kwargs = {
-        "namespace": org_namespace(json.loads((out / "org.json").read_text())["org_id"]),
-        "users": users,
-        "fallback_owner_email": next(
-            u["internalemailaddress"] for u in users if not u["isdisabled"]
-        ),
-        "run_id": "run1",
-    }
-    return mapping, staged, kwargs
+    return mapping, staged, context_kwargs(out)
 
 
 @pytest.mark.parametrize("changes", VARIANTS)

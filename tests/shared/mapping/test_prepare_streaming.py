@@ -8,22 +8,20 @@ its flags must equal the pre-passes run over the complete, materialised records.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from emulators.salesforce.generate import generate_org
-from shared.ids import org_namespace, to_18
+from shared.ids import to_18
 from shared.mapping import dedup
 from shared.mapping.activities import matches
 from shared.mapping.models import Mapping
 from shared.mapping.prepare import build_context, fields_read
 from shared.run import context_store
 from tests.shared.mapping.defects_run import extract, org_mapping
-from tests.shared.mapping.orgdata import dataverse_users
+from tests.shared.mapping.orgdata import OneShot, context_kwargs
 
 
 @pytest.fixture(scope="module")
@@ -35,39 +33,13 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Mapping, dict[s
     return out, mapping, extract(out, mapping, root)
 
 
-def _kwargs(out: Path) -> dict[str, Any]:
-    users = dataverse_users(out)
-    org_id = json.loads((out / "org.json").read_text(encoding="utf-8"))["org_id"]
-    return {
-        "namespace": org_namespace(org_id),
-        "users": users,
-        "fallback_owner_email": next(
-            u["internalemailaddress"] for u in users if not u["isdisabled"]
-        ),
-        "run_id": "run1",
-    }
-
-
-class OneShot:
-    """An iterable that refuses a second pass (as a generator over the stage would)."""
-
-    def __init__(self, records: list[dict[str, Any]]) -> None:
-        self.records = records
-        self.passes = 0
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        self.passes += 1
-        assert self.passes == 1, "build_context read an object twice"
-        return iter(self.records)
-
-
 def test_one_pass_per_object_gives_the_same_context_as_lists(
     org: tuple[Path, Mapping, dict[str, Any]],
 ) -> None:
     out, mapping, staged = org
-    from_lists = build_context(staged, mapping, **_kwargs(out))
+    from_lists = build_context(staged, mapping, **context_kwargs(out))
     streams = {obj: OneShot(recs) for obj, recs in staged.items()}
-    streamed = build_context(streams, mapping, **_kwargs(out))
+    streamed = build_context(streams, mapping, **context_kwargs(out))
     assert all(s.passes == 1 for s in streams.values())
     assert context_store.encode(streamed) == context_store.encode(from_lists)
 
@@ -117,7 +89,7 @@ def test_streamed_flags_and_ids_equal_the_materialised_pre_passes(
     org: tuple[Path, Mapping, dict[str, Any]],
 ) -> None:
     out, mapping, staged = org
-    ctx = build_context({o: iter(r) for o, r in staged.items()}, mapping, **_kwargs(out))
+    ctx = build_context({o: iter(r) for o, r in staged.items()}, mapping, **context_kwargs(out))
     expected = _materialised_flags(staged, mapping)
     assert ctx.flags == expected
     codes = {f.reason_code for flags in ctx.flags.values() for f in flags}
@@ -144,7 +116,7 @@ def test_objects_without_skips_share_one_id_set(
     org: tuple[Path, Mapping, dict[str, Any]],
 ) -> None:
     out, mapping, staged = org
-    ctx = build_context(staged, mapping, **_kwargs(out))
+    ctx = build_context(staged, mapping, **context_kwargs(out))
     skipped_objects = {
         obj
         for (obj, _id), flags in ctx.flags.items()

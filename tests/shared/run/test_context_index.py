@@ -23,7 +23,7 @@ from shared.run.context_index import ContextIndex, index_of
 from shared.stage.local import LocalStage
 from tests.shared.mapping.defects_run import extract, org_mapping
 from tests.shared.mapping.metadata_fixture import default_mapping, default_metadata, metadata_for
-from tests.shared.mapping.orgdata import dataverse_users
+from tests.shared.mapping.orgdata import context_kwargs
 
 GOLDEN = Path(__file__).parent.parent / "mapping" / "golden"
 
@@ -70,15 +70,7 @@ def test_every_record_of_a_generated_org_transforms_the_same_from_the_index(
     generate_org(org, scale=200, seed=1, force=True)
     mapping = org_mapping(org)
     staged = extract(org, mapping, tmp_path)
-    users = dataverse_users(org)
-    ctx = build_context(
-        staged,
-        mapping,
-        namespace=org_namespace(json.loads((org / "org.json").read_text())["org_id"]),
-        users=users,
-        fallback_owner_email=next(u["internalemailaddress"] for u in users if not u["isdisabled"]),
-        run_id="run1",
-    )
+    ctx = build_context(staged, mapping, **context_kwargs(org))
     compiled = compile_mapping(mapping, metadata_for(mapping), check=False)
     index = index_of(ctx, tmp_path / "ctx.sqlite")
     seen = compare_in_batches(compiled, staged, ctx, index)
