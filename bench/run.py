@@ -28,8 +28,12 @@ ARGUMENTS: dict[str, tuple[list[str], list[str]]] = {
         ["--records", "60000", "--scale", "30", "--baseline-seconds", "60"],
     ),
     "scale": (
-        ["--contacts", "2000", "10000"],
-        ["--contacts", "10000", "100000", "1000000"],
+        ["--contacts", "2000", "10000", "--modes", "disk", "streamed"],
+        ["--contacts", "10000", "100000", "1000000", "--modes", "disk", "streamed"],
+    ),
+    "scale_loads": (
+        ["--contacts", "2000", "10000", "--build"],
+        ["--contacts", "10000", "100000", "1000000", "--build"],
     ),
     # The full run includes 1M contacts: ~20 min to generate, then hours at the ceiling.
     "e2e": (["--contacts", "2000"], ["--contacts", "10000", "100000", "1000000"]),

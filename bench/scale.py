@@ -13,16 +13,22 @@ about four hours of loading at the service-protection ceiling):
 2. in a fresh process per measurement: ``build_context`` over the staged batches, either
    streamed (generators, as ``shared.run.steps.prepare_context`` calls it now) or materialised
    (each object read into a list first, as it did before), then ``context_store.save`` and
-   ``context_store.load`` (what every load activity does once per phase);
+   ``context_store.load`` (what every load activity did once per phase);
+   or ``disk``: ``shared.mapping.prepare_disk.prepare_on_disk`` (the pre-passes through a
+   temporary SQLite file), its lines streamed to the stage with their digest (as
+   ``context_store.save`` stores them), nothing loaded, and then the local index a load
+   process opens (``shared.run.context_index.open_local``), built from the stored lines;
 3. wall time, CPU time and peak RSS (``ru_maxrss`` of that process) per phase, the id counts,
-   and the stored context's size.
+   the stored context's size and SHA-256 (equal across modes), and the load average.
 
 Usage::
 
-    python -m bench.scale --contacts 10000 100000             # quick-ish: both modes
+    python -m bench.scale --contacts 10000 100000             # quick-ish: streamed, materialised
     python -m bench.scale --contacts 10000 100000 1000000 --modes streamed
+    python -m bench.scale --contacts 10000 100000 --modes disk streamed --name scale-disk
 
-Results go to ``bench/results/<date>-scale.json``.
+Results go to ``bench/results/<date>-<name>.json`` (``--name``, default ``scale``; a second run
+with the same name on the same day replaces the file).
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,14 +93,11 @@ def stage_org(org: Path) -> Path:
     return root
 
 
-def measure_one(stage_root: Path, mode: str) -> dict[str, Any]:
-    """Build, save and load the context in this process; time and peak RSS per phase."""
+def _staged(stage_root: Path) -> tuple[Any, Any, list[str], Callable[[str], Iterator[Any]]]:
+    """The local stage, the default mapping, its objects and a reader of one object's batches."""
     from shared.demo import DEFAULT_MAPPING
-    from shared.ids import org_namespace
     from shared.mapping.loader import load_mapping
     from shared.mapping.plan import extraction_plan
-    from shared.mapping.prepare import build_context
-    from shared.run import context_store
     from shared.stage.keys import raw_prefix
     from shared.stage.local import LocalStage
 
@@ -106,13 +109,77 @@ def measure_one(stage_root: Path, mode: str) -> dict[str, Any]:
         for key in stage.list_batches(raw_prefix(RUN_ID, sobject)):
             yield from stage.read_batch(key)
 
+    return stage, mapping, objects, staged
+
+
+def _users(stage_root: Path) -> dict[str, Any]:
+    """The org's Dynamics users and fallback owner, as a run reads them from the target (so
+    the stored context transforms records into rows, which ``bench.scale_loads`` needs)."""
+    from tests.shared.mapping.orgdata import dataverse_users
+
+    users = dataverse_users(stage_root.parent)
+    fallback = next(u["internalemailaddress"] for u in users if not u["isdisabled"])
+    return {"users": users, "fallback_owner_email": fallback}
+
+
+def measure_disk(stage_root: Path) -> dict[str, Any]:
+    """Build the context on disk, store its lines, then open a load process's local index."""
+    from shared.ids import org_namespace
+    from shared.mapping.prepare_disk import prepare_on_disk
+    from shared.run import context_index, context_store
+
+    stage, mapping, objects, staged = _staged(stage_root)
+    out: dict[str, Any] = {"mode": "disk", "baseline_rss_mib": round(_rss_mib(), 1)}
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        started, cpu = time.perf_counter(), _cpu()
+        prepared = prepare_on_disk(
+            {name: staged(name) for name in objects},
+            mapping,
+            namespace=org_namespace("00D000000000001AAA"),
+            workdir=Path(tmp) / "prepare",
+            **_users(stage_root),
+        )
+        out["build_s"] = round(time.perf_counter() - started, 2)
+        out["build_cpu_s"] = round(_cpu() - cpu, 2)
+        out["rss_after_build_mib"] = round(_rss_mib(), 1)
+        out["workdir_bytes"] = prepared.path.stat().st_size
+        started, cpu = time.perf_counter(), _cpu()
+        with prepared:
+            context_store.save_lines(stage, RUN_ID, prepared.lines())  # as prepare_context
+            out["flags"] = prepared.flags
+        out["save_s"] = round(time.perf_counter() - started, 2)
+        out["save_cpu_s"] = round(_cpu() - cpu, 2)
+        out["rss_after_save_mib"] = round(_rss_mib(), 1)
+        out["context_bytes"] = (stage_root / context_store.context_key(RUN_ID)).stat().st_size
+        out["context_sha256"] = context_store.stored_digest(stage, RUN_ID)
+        # What a load process does first (once per machine and run): no context in memory.
+        started, cpu = time.perf_counter(), _cpu()
+        index = context_index.open_local(stage, RUN_ID, Path(tmp) / "index")
+        out["index_build_s"] = round(time.perf_counter() - started, 2)
+        out["index_build_cpu_s"] = round(_cpu() - cpu, 2)
+        out["index_bytes"] = index.path.stat().st_size
+    out["peak_rss_mib"] = round(_rss_mib(), 1)
+    return out
+
+
+def measure_one(stage_root: Path, mode: str) -> dict[str, Any]:
+    """Build, save and load the context in this process; time and peak RSS per phase."""
+    from shared.ids import org_namespace
+    from shared.mapping.prepare import build_context
+    from shared.run import context_store
+
+    if mode == "disk":
+        return measure_disk(stage_root)
+    stage, mapping, objects, staged = _staged(stage_root)
     out: dict[str, Any] = {"mode": mode, "baseline_rss_mib": round(_rss_mib(), 1)}
     started, cpu = time.perf_counter(), _cpu()
     if mode == "streamed":
         records: dict[str, Any] = {name: staged(name) for name in objects}
     else:
         records = {name: list(staged(name)) for name in objects}
-    ctx = build_context(records, mapping, namespace=org_namespace("00D000000000001AAA"))
+    ctx = build_context(
+        records, mapping, namespace=org_namespace("00D000000000001AAA"), **_users(stage_root)
+    )
     del records
     out["build_s"] = round(time.perf_counter() - started, 2)
     out["build_cpu_s"] = round(_cpu() - cpu, 2)
@@ -122,6 +189,7 @@ def measure_one(stage_root: Path, mode: str) -> dict[str, Any]:
     out["save_s"] = round(time.perf_counter() - started, 2)
     out["rss_after_save_mib"] = round(_rss_mib(), 1)
     out["context_bytes"] = len(stage.get_bytes(context_store.context_key(RUN_ID)))
+    out["context_sha256"] = context_store.stored_digest(stage, RUN_ID)
     out["ids_present"] = sum(len(v) for v in ctx.present.values())
     out["ids_migrated"] = sum(len(v) for v in ctx.migrated.values())
     out["distinct_id_sets"] = len(
@@ -141,7 +209,12 @@ def main() -> int:
     """Parse arguments; stage each scale once; measure each mode in its own process."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--modes", nargs="+", default=["streamed", "materialised"])
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        default=["streamed", "materialised"],
+        choices=["streamed", "materialised", "disk"],
+    )
     parser.add_argument(
         "--materialised-up-to", type=int, default=100_000,
         help="skip the materialised mode above this many contacts (it needs tens of GB at 1M)",
@@ -172,6 +245,7 @@ def main() -> int:
             if mode == "materialised" and contacts > args.materialised_up_to:
                 continue
             print(f"scale: {contacts} contacts, {mode}", file=sys.stderr, flush=True)
+            load_before = [round(x, 2) for x in os.getloadavg()]
             child = subprocess.run(
                 [sys.executable, "-m", "bench.scale", "--one", str(stage_root), mode],
                 cwd=ROOT,
@@ -184,6 +258,8 @@ def main() -> int:
             else:
                 result = json.loads(child.stdout.strip().splitlines()[-1])
             result |= {
+                "load_average_before": load_before,
+                "load_average_after": [round(x, 2) for x in os.getloadavg()],
                 "contacts": contacts,
                 "source_records": generated["records"],
                 "staging_s": round(staging_s, 1),

@@ -7,14 +7,17 @@
    reported (best and median), because on a shared machine one run says more about the
    neighbours than about the code. The same records through the interpretive reference path
    (``compile_mapping(..., generated=False)``), run alternately, show what the generated field
-   functions are worth under the same conditions.
+   functions are worth under the same conditions. ``indexed`` is what a load activity does
+   since the context moved to disk (``shared/run/context_index.py``): per batch of 2,000, collect
+   the batch's references and read its view from the SQLite index, then transform; all counted.
 2. The parent-bind memo: contacts with one account each (every bind a miss, the memo clears
    itself at its bound) and with 1,000 accounts (hits), at the default bound and unbounded:
    throughput and the memo's size when the batch ends.
 3. Per object (``--objects``, on in ``--quick``/``--full``): a generated org (``--scale``
    contacts) is extracted through the Salesforce emulator, as the defect tests do, and every
    entry of the map is timed on its own staged records (repeated to at least
-   ``--per-object`` transforms).
+   ``--per-object`` transforms), with the in-memory context and, ``per_cpu_s_indexed``, with
+   per-batch views from the on-disk index.
 
 Writes bench/results/<date>-transform.json. ``--show-source ENTRY`` prints the generated field
 function of one entry of the default map and exits.
@@ -43,6 +46,7 @@ from shared.mapping.context import ResolutionContext
 from shared.mapping.memo import BIND_MEMO_LIMIT
 from shared.mapping.prepare import build_context
 from shared.mapping.transform import CompiledMapping, compile_mapping, generated_source
+from shared.run.context_index import ContextIndex, index_of
 from tests.shared.mapping.metadata_fixture import default_mapping, default_metadata
 
 STATUSES = ["Active", "Inactive", "Replied", "Bounced", "Unsubscribed", "Do Not Contact"]
@@ -126,6 +130,25 @@ def _cpu_run(compiled: CompiledMapping, staged: Staged, ctx: ResolutionContext) 
     return cpu
 
 
+def _cpu_run_indexed(compiled: CompiledMapping, staged: Staged, index: ContextIndex) -> float:
+    """As :func:`_cpu_run`, but each batch asks the on-disk context for its own view first.
+
+    What a load activity does since the context moved off the heap
+    (``shared/run/context_index.py``): collect the batch's references, query the index, then
+    transform against the small view. All of it is counted.
+    """
+    contacts = staged["Contact"]
+    rows = 0
+    cpu = time.process_time()
+    for start in range(0, len(contacts), BATCH):
+        batch = contacts[start : start + BATCH]
+        view = index.view(compiled.references("Contact", batch))
+        rows += len(compiled.transform_batch("Contact", batch, view).rows)
+    cpu = time.process_time() - cpu
+    assert rows == len(contacts)
+    return cpu
+
+
 def _summary(count: int, cpus: list[float]) -> dict[str, Any]:
     rates = [round(count / c) for c in cpus]
     return {
@@ -145,16 +168,23 @@ def bench_contacts(count: int, repeat: int) -> dict[str, Any]:
     compiled = compile_mapping(mapping, default_metadata())
     t2 = time.perf_counter()
     reference = compile_mapping(mapping, default_metadata(), check=False, generated=False)
+    tmp = tempfile.TemporaryDirectory()
+    t3 = time.perf_counter()
+    index = index_of(ctx, Path(tmp.name) / "context.sqlite")
+    t4 = time.perf_counter()
     if FREEZE:
         gc.freeze()  # as a run's worker does once its context is loaded (shared/run/steps.py)
     fast: list[float] = []
     slow: list[float] = []
+    indexed: list[float] = []
     walls: list[float] = []
     for _ in range(repeat):
         wall = time.perf_counter()
         fast.append(_cpu_run(compiled, staged, ctx))
         walls.append(time.perf_counter() - wall)
+        indexed.append(_cpu_run_indexed(compiled, staged, index))
         slow.append(_cpu_run(reference, staged, ctx))
+    tmp.cleanup()
     generated = _summary(count, fast)
     return {
         "records": count,
@@ -167,6 +197,9 @@ def bench_contacts(count: int, repeat: int) -> dict[str, Any]:
         "contacts_per_s_wall": round(count / min(walls)),
         "generated": generated,
         "reference": _summary(count, slow),
+        # As a run transforms now: per batch, the view from the on-disk context first.
+        "indexed": _summary(count, indexed),
+        "index_build_seconds": round(t4 - t3, 3),
     }
 
 
@@ -228,6 +261,8 @@ def bench_objects(scale: int, target: int) -> dict[str, Any]:
         fallback_owner_email=next(u["internalemailaddress"] for u in users if not u["isdisabled"]),
     )
     compiled = compile_mapping(mapping, metadata_for(mapping))
+    index_dir = tempfile.TemporaryDirectory()
+    index = index_of(ctx, Path(index_dir.name) / "context.sqlite")
     by_entry: dict[str, tuple[str, list[dict[str, Any]]]] = {}
     for sobject, records in staged.items():
         for record in records:
@@ -247,7 +282,15 @@ def bench_objects(scale: int, target: int) -> dict[str, Any]:
             for record in records:
                 compiled.transform(source, record, ctx)
 
+        def run_indexed(source: str = source, records: list[dict[str, Any]] = records) -> None:
+            for start in range(0, len(records), BATCH):
+                batch = records[start : start + BATCH]
+                view = index.view(compiled.references(source, batch))
+                for record in batch:
+                    compiled.transform(source, record, view)
+
         cpu, done = _timed(run, len(records), target)
+        cpu_indexed, done_indexed = _timed(run_indexed, len(records), target)
         out[obj.name] = {
             "source": source,
             "records": len(records),
@@ -255,7 +298,10 @@ def bench_objects(scale: int, target: int) -> dict[str, Any]:
             "rejections": len(records) - rows,
             "transformed": done,
             "per_cpu_s": round(done / cpu),
+            # As a load activity does: the batch's view from the on-disk context first.
+            "per_cpu_s_indexed": round(done_indexed / cpu_indexed),
         }
+    index_dir.cleanup()
     return {
         "scale": scale,
         "org_seconds": round(prepared - started, 1),
