@@ -47,6 +47,8 @@ from shared.stage.base import Stage
 
 # Ids per query: json_each hands SQLite one parameter, so this only bounds one statement's work.
 QUERY_CHUNK = 20_000
+# Ids whose answers are remembered across batches (~150 bytes each: ~10 MiB at the bound).
+ANSWER_MEMO = 65_536
 # Page cache per reading connection (one per thread): bounded, whatever the org's size.
 CACHE_KIB = 8_192
 _SCHEMA = """
@@ -157,6 +159,7 @@ class ContextIndex:
         self.path = path
         self.excluded: Mapping[str, frozenset[str]] = excluded or {}
         self._local = threading.local()
+        self._memo: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
         meta = json.loads(self._conn().execute("SELECT value FROM meta").fetchone()[0])
         head = meta["head"]
         self._codes: dict[str, int] = meta["objects"]
@@ -204,12 +207,44 @@ class ContextIndex:
                 found.add(sf_id)
         return out
 
+    def _answers(self, ids: frozenset[str]) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
+        """Per asked id, the object codes that hold it in ``present`` and in ``migrated``.
+
+        Remembered across batches (batches of one object ask for the same parents again and
+        again), up to ``ANSWER_MEMO`` ids, then forgotten all at once: bounded memory.
+        """
+        memo = self._memo
+        out: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        missing: list[str] = []
+        for sf_id in ids:
+            known = memo.get(sf_id)  # (threads share the memo: never read it twice)
+            if known is None:
+                missing.append(sf_id)
+            else:
+                out[sf_id] = known
+        if missing:
+            missing.sort()  # key order: neighbouring pages of the index
+            found = self._found("present", missing)
+            explicit = self._found("migrated", missing) if "ids" in self._migrated.values() else {}
+            if len(memo) + len(missing) > ANSWER_MEMO:
+                memo.clear()
+            for sf_id in missing:
+                memo[sf_id] = out[sf_id] = (
+                    tuple(code for code, held in found.items() if sf_id in held),
+                    tuple(code for code, held in explicit.items() if sf_id in held),
+                )
+        return out
+
     def view(self, refs: References) -> ResolutionContext:
         """The context for one batch: the whole context's answers to ``refs``, nothing else."""
-        ids = sorted(refs.ids)  # in key order: neighbouring pages of the index
-        by_code = self._found("present", ids)
+        by_code: dict[int, set[str]] = {}
+        explicit: dict[int, set[str]] = {}
+        for sf_id, (in_present, in_migrated) in self._answers(refs.ids).items():
+            for code in in_present:
+                by_code.setdefault(code, set()).add(sf_id)
+            for code in in_migrated:
+                explicit.setdefault(code, set()).add(sf_id)
         present = {name: frozenset(by_code.get(self._codes[name], ())) for name in self._present}
-        explicit = self._found("migrated", ids) if "ids" in self._migrated.values() else {}
         migrated: dict[str, frozenset[str]] = {}
         for name, how in self._migrated.items():
             if how == "same":

@@ -14,6 +14,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from shared.ids import org_namespace
 from shared.mapping.context import DynamicsUser, Flag, References, ResolutionContext
 from shared.mapping.prepare import build_context
@@ -188,3 +190,15 @@ def test_a_context_stored_without_digest_or_as_one_document_still_loads(tmp_path
     old = context_index.open_local(stage, "r2", tmp_path / "cache")
     assert old.view(refs).migrated == {"Account": {"001A"}}
     assert old.view(refs).flags == CTX.flags
+
+
+def test_answers_forgotten_at_the_memo_bound_are_asked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(context_index, "ANSWER_MEMO", 2)
+    index = index_of(CTX, tmp_path / "ctx.sqlite")
+    for ids in ({"001A", "001B", "a01A"}, {"001A"}, {"001B", "nope"}, {"001A", "001B", "a01A"}):
+        view = index.view(References("Account", frozenset(), frozenset(ids), frozenset()))
+        assert view.present["Account"] == CTX.present["Account"] & ids
+        assert view.migrated["Account"] == CTX.migrated["Account"] & ids
+        assert len(index._memo) <= 3  # the bound, or one batch's ids when it asks more
