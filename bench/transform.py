@@ -173,7 +173,7 @@ def bench_contacts(count: int, repeat: int) -> dict[str, Any]:
     index = index_of(ctx, Path(tmp.name) / "context.sqlite")
     t4 = time.perf_counter()
     if FREEZE:
-        gc.freeze()  # as a run's worker does once its context is loaded (shared/run/steps.py)
+        gc.freeze()  # as a run's worker does once it opened its context (shared/run/steps.py)
     fast: list[float] = []
     slow: list[float] = []
     indexed: list[float] = []

@@ -10,6 +10,7 @@ reconciliation (``shared.dataverse``, ``shared.reconcile``) — and keep per-pro
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import tempfile
 from collections.abc import Iterator
@@ -236,6 +237,10 @@ def _context(runtime: Runtime, run_id: str, phase_index: int) -> ContextIndex:
         )
         for sobject, ids in _quarantined_before(runtime, run_id, phase_index).items():
             index = index.without(sobject, frozenset(ids))
+        # What the process keeps from here on (compiled mapping, clients, caches) is never
+        # garbage: keep the cyclic collector from walking it again after every few thousand
+        # allocations of the transform (bench/transform.py measures with the freeze).
+        gc.freeze()
         return index
 
     return runtime.cached(f"context:{run_id}:{phase_index}", build)
