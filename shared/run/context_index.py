@@ -172,7 +172,7 @@ class ContextIndex:
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
             conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             self._local.conn = conn
         return conn

@@ -122,7 +122,9 @@ CTX = ResolutionContext(
 
 
 def test_a_view_holds_exactly_the_answers_asked_for(tmp_path: Path) -> None:
-    index = index_of(CTX, tmp_path / "ctx.sqlite")
+    odd = tmp_path / "temp dir #1?x%20"  # a temp directory may be named anything
+    odd.mkdir()
+    index = index_of(CTX, odd / "ctx.sqlite")
     view = index.view(
         References(
             "Account",
