@@ -369,25 +369,27 @@ def write_inventories(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any
     }
 
 
-def _quarantine_rows(runtime: Runtime, run_id: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+def _quarantine_rows(runtime: Runtime, run_id: str) -> Iterator[dict[str, Any]]:
     for key in runtime.stage.list_keys(f"{run_id}/quarantine/"):
         if key.endswith(".json"):
-            rows += json.loads(runtime.stage.get_bytes(key))
-    return rows
+            yield from json.loads(runtime.stage.get_bytes(key))
 
 
 def write_summary(runtime: Runtime, params: dict[str, Any]) -> dict[str, Any]:
     """``reports/summary.{json,md}`` and ``reports/quarantine.{json,csv}``; the run's output."""
-    from shared.run.summary import quarantine_csv, render_summary
+    from shared.run.summary import render_summary, write_quarantine
 
     run_id = params["run_id"]
-    quarantine = _quarantine_rows(runtime, run_id)
-    runtime.write_report(
-        run_id, "quarantine.json", json.dumps(quarantine, indent=1, default=str).encode()
-    )
-    runtime.write_report(run_id, "quarantine.csv", quarantine_csv(quarantine).encode())
-    summary, markdown, table = render_summary(params, quarantine)
+    with tempfile.TemporaryDirectory(prefix="summary-") as tmp:
+        files = Path(tmp) / "quarantine.json", Path(tmp) / "quarantine.csv"
+        with (
+            files[0].open("w", encoding="utf-8") as json_out,
+            files[1].open("w", encoding="utf-8", newline="") as csv_out,
+        ):
+            by_code = write_quarantine(_quarantine_rows(runtime, run_id), json_out, csv_out)
+        for path in files:
+            runtime.write_report_file(run_id, path.name, path)
+    summary, markdown, table = render_summary(params, by_code)
     runtime.write_report(run_id, "summary.json", json.dumps(summary, indent=2).encode())
     runtime.write_report(run_id, "summary.md", markdown.encode())
     if params["status"] == "completed" and params.get("kind", "migration") == "migration":

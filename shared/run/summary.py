@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections import Counter
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import IO, Any
 
 QUARANTINE_COLUMNS = [
     "source_object",
@@ -19,13 +21,30 @@ QUARANTINE_COLUMNS = [
 ]
 
 
-def quarantine_csv(rows: list[dict[str, Any]]) -> str:
+def write_quarantine(
+    rows: Iterable[Mapping[str, Any]], json_out: IO[str], csv_out: IO[str]
+) -> Counter[str]:
+    """Write ``quarantine.json`` and ``quarantine.csv`` row by row; return counts by reason.
+
+    Streamed: a run of a million contacts skips or quarantines hundreds of thousands of
+    records (superseded task emails, converted leads...), which are never all in memory.
+    """
+    writer = csv.DictWriter(csv_out, QUARANTINE_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    by_code: Counter[str] = Counter()
+    json_out.write("[")
+    for n, row in enumerate(rows):
+        json_out.write(("," if n else "") + "\n " + json.dumps(row, default=str))
+        writer.writerow({k: _cell(row.get(k)) for k in QUARANTINE_COLUMNS})
+        by_code[str(row.get("reason_code"))] += 1
+    json_out.write("\n]\n")
+    return by_code
+
+
+def quarantine_csv(rows: Iterable[Mapping[str, Any]]) -> str:
     """Every record that did not land, one line each, for a spreadsheet."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, QUARANTINE_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _cell(row.get(k)) for k in QUARANTINE_COLUMNS})
+    write_quarantine(rows, io.StringIO(), out)
     return out.getvalue()
 
 
@@ -35,11 +54,14 @@ def _cell(value: Any) -> str:
 
 
 def render_summary(
-    params: dict[str, Any], quarantine: list[dict[str, Any]]
+    params: dict[str, Any], by_code: Mapping[str, int]
 ) -> tuple[dict[str, Any], str, list[str]]:
-    """The summary document, its Markdown, and one line per phase for the terminal."""
+    """The summary document, its Markdown, and one line per phase for the terminal.
+
+    Args:
+        by_code: Records not written, by reason code (:func:`write_quarantine` counts them).
+    """
     phases = params.get("phases", [])
-    by_code = Counter(str(r.get("reason_code")) for r in quarantine)
     table: list[str] = []
     md = [f"# Run {params['run_id']}: {params['status']}", ""]
     md += ["| Phase | Object | Extracted | Written | With fallback | Quarantined | Skipped |"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import uuid
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from shared.mapping.context import DynamicsUser, Flag, ResolutionContext
 from shared.mapping.plan import ObjectExtraction
 from shared.run import context_store
 from shared.run.plan import extraction_levels
-from shared.run.summary import quarantine_csv, render_summary
+from shared.run.summary import quarantine_csv, render_summary, write_quarantine
 
 
 def test_summary_lines_say_what_was_not_written_and_why() -> None:
@@ -38,7 +39,12 @@ def test_summary_lines_say_what_was_not_written_and_why() -> None:
         ],
     }
     rejected = [{"source_object": "Lead", "source_id": "00Q1", "reason_code": "INVALID_EMAIL"}]
-    summary, markdown, lines = render_summary(params, rejected)
+    json_out, csv_out = io.StringIO(), io.StringIO()
+    by_code = write_quarantine(rejected, json_out, csv_out)
+    assert json.loads(json_out.getvalue()) == rejected
+    empty = io.StringIO()
+    assert write_quarantine([], empty, io.StringIO()) == {} and json.loads(empty.getvalue()) == []
+    summary, markdown, lines = render_summary(params, by_code)
     assert lines == ["phase 1: reconciled (0 unexplained) — lead 96/105 (2 quarantined, 7 skipped)"]
     assert summary["not_written_by_reason"] == {"INVALID_EMAIL": 1}
     assert "| 1 | lead | 105 | 93 | 3 | 2 | 7 |" in markdown
