@@ -23,8 +23,8 @@ file as they are made. Each stays exact on parts (checked against dedup.py):
 Flags carry (part, unit, index) so reading them by key gives ``dedup.merge``'s order.
 
 Memory: SQLite's page cache and sorter (each bounded by ``CACHE_KIB``), batches of ``BATCH``
-rows and one stored line (``context_store.CHUNK`` items: a line of flags, the largest, is
-about 7 MB of JSON and some 50 MB while built, as in ``encode_lines``). Beyond those, only
+rows and one stored line (``context_store.CHUNK`` ids or addresses, or
+``context_store.FLAG_CHUNK`` flags: about 2 MB of JSON). Beyond those, only
 what grows with something small, not with the org's record count: the records of the largest
 email group, the parent links of companies that have a parent, users, cut links, object names.
 Disk: about 145 bytes per record in ``workdir`` (196 MB at 100,000 contacts, 2.0 GB at a
@@ -399,7 +399,7 @@ class PreparedContext:
         )
         keyed = itertools.groupby(rows, key=itemgetter(0, 1))
         items = ([obj, sf_id, [json.loads(r[2]) for r in fl]] for (obj, sf_id), fl in keyed)
-        for chunk in _batched(items, context_store.CHUNK):
+        for chunk in _batched(items, context_store.FLAG_CHUNK):
             yield _line({"part": "flags", "items": chunk})
 
     def close(self) -> None:

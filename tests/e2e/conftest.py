@@ -15,6 +15,7 @@ import json
 import shutil
 import ssl
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -69,6 +70,17 @@ class Target:
         response.raise_for_status()
         data: dict[str, Any] = response.json()
         return data
+
+    def as_a_person(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A request a person makes in Dynamics (an edit, a delete) while the environment is
+        throttled: like any client, it waits out a 429 and tries again."""
+        kwargs.setdefault("headers", self.dv.headers())
+        for _attempt in range(30):
+            reply = httpx.request(method, self.dv.url + path, verify=self.tls(), **kwargs)
+            if reply.status_code != 429:
+                return reply
+            time.sleep(float(reply.headers.get("Retry-After", "1")))
+        return reply
 
     def faults(self, **faults: float) -> None:
         """Change the emulator's injected faults (``rate_5xx``, ``drop_rate``, ``slow_seconds``)."""

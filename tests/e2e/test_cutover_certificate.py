@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 import pytest
 
 from orchestrators.local_host.command import start_local_run
@@ -92,18 +91,14 @@ def test_three_changes_are_exactly_the_three_differences(pipeline: Pipeline) -> 
     account = _written(target, "account", exclude)
     task = _written(target, "task", exclude)
     contact = _written(target, "contact", exclude)
-    headers, verify = target.dv.headers(), str(target.dv.ca_cert)
 
     # 1. Someone edits a migrated account in Dynamics.
-    edited = httpx.patch(
-        f"{target.dv.url}accounts({account['id']})",
-        json={"telephone1": "+1 555 0199 (edited)"},
-        headers=headers,
-        verify=verify,
+    edited = target.as_a_person(
+        "PATCH", f"accounts({account['id']})", json={"telephone1": "+1 555 0199 (edited)"}
     )
     assert edited.status_code == 204, edited.text
     # 2. Someone deletes a migrated task in Dynamics.
-    deleted = httpx.delete(f"{target.dv.url}tasks({task['id']})", headers=headers, verify=verify)
+    deleted = target.as_a_person("DELETE", f"tasks({task['id']})")
     assert deleted.status_code == 204, deleted.text
     # 3. Someone edits a contact in Salesforce after the migration.
     sf = pipeline.sf

@@ -89,6 +89,7 @@ VARIANTS = [
 def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Three ids per stored line and two records per batch: boundaries everywhere."""
     monkeypatch.setattr(context_store, "CHUNK", 3)
+    monkeypatch.setattr(context_store, "FLAG_CHUNK", 3)
     monkeypatch.setattr(prepare_disk, "BATCH", 2)
 
 
@@ -254,6 +255,7 @@ def test_hand_made_corners_give_the_same_lines(
 ) -> None:
     if tiny:
         monkeypatch.setattr(context_store, "CHUNK", 2)
+        monkeypatch.setattr(context_store, "FLAG_CHUNK", 2)
         monkeypatch.setattr(prepare_disk, "BATCH", 1)
     same_lines(hand_made(), with_policies(default_mapping(), **changes), tmp_path, **HAND_KWARGS)
 
@@ -323,6 +325,7 @@ def test_python_memory_does_not_grow_with_the_org(
 ) -> None:
     # Lines and batches smaller than both orgs, so both fill them.
     monkeypatch.setattr(context_store, "CHUNK", 200)
+    monkeypatch.setattr(context_store, "FLAG_CHUNK", 200)
     monkeypatch.setattr(prepare_disk, "BATCH", 100)
     _python_peak(100, tmp_path)  # one-time allocations (imports, caches) out of the way
     small = _python_peak(500, tmp_path)  # 3,500 records
