@@ -7,14 +7,18 @@ create, rendered in the AttributeMetadata shape.
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any
 
 from emulators.dataverse.metadata.model import load_standard_tables
 from emulators.dataverse.metadata_api import attribute_json, entity_json
+from shared.ids import org_namespace
 from shared.mapping.columns import ColumnSpec, required_columns
+from shared.mapping.context import ResolutionContext
 from shared.mapping.loader import load_mapping
 from shared.mapping.models import Mapping
+from shared.mapping.prepare import build_context
 from shared.mapping.target_metadata import TargetMetadata
 from tests.conftest import REPO
 
@@ -79,3 +83,24 @@ def default_mapping() -> Mapping:
 def default_metadata() -> TargetMetadata:
     """Metadata fitting the default map."""
     return metadata_for(default_mapping())
+
+
+GOLDEN_SAMPLES = REPO / "tests" / "shared" / "mapping" / "golden" / "samples.json"
+
+
+def golden_samples() -> dict[str, Any]:
+    """The golden sample records, users and org of ``tests/shared/mapping/golden``."""
+    data: dict[str, Any] = json.loads(GOLDEN_SAMPLES.read_text(encoding="utf-8"))
+    return data
+
+
+def golden_context(mapping: Mapping, samples: dict[str, Any]) -> ResolutionContext:
+    """The resolution context a run builds for the golden samples under ``mapping``."""
+    return build_context(
+        samples["records"],
+        mapping,
+        namespace=org_namespace(samples["org_id"]),
+        users=samples["users"],
+        fallback_owner_email=samples["fallback_owner_email"],
+        run_id="run-golden",
+    )

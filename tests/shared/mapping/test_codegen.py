@@ -37,10 +37,15 @@ from shared.mapping.transform import (
 )
 from shared.mapping.types import ValueProblemError, make_datetime, to_utc_iso
 from tests.shared.mapping.defects_run import extract, org_mapping
-from tests.shared.mapping.metadata_fixture import default_mapping, default_metadata, metadata_for
+from tests.shared.mapping.metadata_fixture import (
+    default_mapping,
+    default_metadata,
+    golden_context,
+    golden_samples,
+    metadata_for,
+)
 from tests.shared.mapping.orgdata import dataverse_users
 
-GOLDEN = Path(__file__).parent / "golden"
 NS = org_namespace("00D000000000001EAA")
 
 
@@ -69,16 +74,9 @@ def assert_same(
 
 
 def test_golden_samples_give_the_same_rows_on_both_paths() -> None:
-    samples = json.loads((GOLDEN / "samples.json").read_text(encoding="utf-8"))
+    samples = golden_samples()
     mapping = default_mapping()
-    ctx = build_context(
-        samples["records"],
-        mapping,
-        namespace=org_namespace(samples["org_id"]),
-        users=samples["users"],
-        fallback_owner_email=samples["fallback_owner_email"],
-        run_id="run-golden",
-    )
+    ctx = golden_context(mapping, samples)
     pair = both(mapping, default_metadata())
     assert all(comp.generated for comp in pair[0].objects)
     assert not any(comp.generated for comp in pair[1].objects)

@@ -16,26 +16,22 @@ from typing import Any
 
 import pytest
 
-from shared.ids import org_namespace
 from shared.mapping.context import ResolutionContext
-from shared.mapping.prepare import build_context
 from shared.mapping.transform import CompiledMapping, compile_mapping
-from tests.shared.mapping.metadata_fixture import default_mapping, default_metadata
+from tests.shared.mapping.metadata_fixture import (
+    default_mapping,
+    default_metadata,
+    golden_context,
+    golden_samples,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
-SAMPLES = json.loads((GOLDEN / "samples.json").read_text(encoding="utf-8"))
+SAMPLES = golden_samples()
 
 
 def _setup() -> tuple[CompiledMapping, ResolutionContext]:
     mapping = default_mapping()
-    ctx = build_context(
-        SAMPLES["records"],
-        mapping,
-        namespace=org_namespace(SAMPLES["org_id"]),
-        users=SAMPLES["users"],
-        fallback_owner_email=SAMPLES["fallback_owner_email"],
-        run_id="run-golden",
-    )
+    ctx = golden_context(mapping, SAMPLES)
     return compile_mapping(mapping, default_metadata()), ctx
 
 

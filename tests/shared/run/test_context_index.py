@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from shared.ids import org_namespace
 from shared.mapping.context import DynamicsUser, Flag, References, ResolutionContext
 from shared.mapping.prepare import build_context
 from shared.mapping.transform import CompiledMapping, compile_mapping
@@ -24,10 +23,14 @@ from shared.run import context_index, context_store
 from shared.run.context_index import ContextIndex, index_of
 from shared.stage.local import LocalStage
 from tests.shared.mapping.defects_run import extract, org_mapping
-from tests.shared.mapping.metadata_fixture import default_mapping, default_metadata, metadata_for
+from tests.shared.mapping.metadata_fixture import (
+    default_mapping,
+    default_metadata,
+    golden_context,
+    golden_samples,
+    metadata_for,
+)
 from tests.shared.mapping.orgdata import context_kwargs
-
-GOLDEN = Path(__file__).parent.parent / "mapping" / "golden"
 
 
 def outcome(compiled: CompiledMapping, sobject: str, record: Any, ctx: ResolutionContext) -> str:
@@ -93,16 +96,9 @@ def test_every_record_of_a_generated_org_transforms_the_same_from_the_index(
 
 
 def test_golden_samples_transform_the_same_from_the_index(tmp_path: Path) -> None:
-    samples = json.loads((GOLDEN / "samples.json").read_text(encoding="utf-8"))
+    samples = golden_samples()
     mapping = default_mapping()
-    ctx = build_context(
-        samples["records"],
-        mapping,
-        namespace=org_namespace(samples["org_id"]),
-        users=samples["users"],
-        fallback_owner_email=samples["fallback_owner_email"],
-        run_id="run-golden",
-    )
+    ctx = golden_context(mapping, samples)
     compiled = compile_mapping(mapping, default_metadata(), check=False)
     index = index_of(ctx, tmp_path / "ctx.sqlite")
     seen = compare_in_batches(compiled, samples["records"], ctx, index, size=3)
