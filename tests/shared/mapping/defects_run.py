@@ -79,6 +79,17 @@ def extract(org: Path, mapping: Mapping, work: Path) -> dict[str, list[dict[str,
     }
 
 
+def generated_org(
+    root: Path, *, scale: int = 200, seed: int = 1
+) -> tuple[Path, Mapping, dict[str, list[dict[str, Any]]]]:
+    """Generate an org under ``root``, propose its mapping and extract it: (org, mapping,
+    staged records per object), as the pre-pass and transform tests use it."""
+    org = root / "acme"
+    generate_org(org, scale=scale, seed=seed, force=True)
+    mapping = org_mapping(org)
+    return org, mapping, extract(org, mapping, root)
+
+
 def run_org(out: Path, scale: int = 200, seed: int = 1) -> OrgRun:
     """Generate an org, extract it through the emulator and transform every staged record."""
     generate_org(out, scale=scale, seed=seed, force=True)

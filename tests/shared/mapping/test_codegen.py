@@ -36,7 +36,7 @@ from shared.mapping.transform import (
     generated_source,
 )
 from shared.mapping.types import ValueProblemError, make_datetime, to_utc_iso
-from tests.shared.mapping.defects_run import extract, org_mapping
+from tests.shared.mapping.defects_run import generated_org
 from tests.shared.mapping.metadata_fixture import (
     default_mapping,
     default_metadata,
@@ -44,7 +44,7 @@ from tests.shared.mapping.metadata_fixture import (
     golden_samples,
     metadata_for,
 )
-from tests.shared.mapping.orgdata import dataverse_users
+from tests.shared.mapping.orgdata import context_kwargs
 
 NS = org_namespace("00D000000000001EAA")
 
@@ -91,21 +91,8 @@ def test_golden_samples_give_the_same_rows_on_both_paths() -> None:
 def test_every_record_of_a_generated_org_gives_the_same_row_on_both_paths(
     tmp_path: Path,
 ) -> None:
-    from emulators.salesforce.generate import generate_org
-
-    org = tmp_path / "acme"
-    generate_org(org, scale=200, seed=1, force=True)
-    mapping = org_mapping(org)
-    staged = extract(org, mapping, tmp_path)
-    users = dataverse_users(org)
-    ctx = build_context(
-        staged,
-        mapping,
-        namespace=org_namespace(json.loads((org / "org.json").read_text())["org_id"]),
-        users=users,
-        fallback_owner_email=next(u["internalemailaddress"] for u in users if not u["isdisabled"]),
-        run_id="run1",
-    )
+    org, mapping, staged = generated_org(tmp_path)
+    ctx = build_context(staged, mapping, **context_kwargs(org))
     pair = both(mapping, metadata_for(mapping))
     defects = json.loads((org / "defects.json").read_text())
     checked: set[tuple[str, str]] = set()

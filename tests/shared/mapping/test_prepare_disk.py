@@ -22,14 +22,13 @@ from typing import Any
 
 import pytest
 
-from emulators.salesforce.generate import generate_org
 from shared.ids import org_namespace
 from shared.mapping import prepare_disk
 from shared.mapping.models import Mapping
 from shared.mapping.prepare import build_context
 from shared.mapping.prepare_disk import prepare_on_disk
 from shared.run import context_store
-from tests.shared.mapping.defects_run import extract, org_mapping
+from tests.shared.mapping.defects_run import generated_org
 from tests.shared.mapping.metadata_fixture import default_mapping
 from tests.shared.mapping.orgdata import OneShot, context_kwargs
 
@@ -98,11 +97,7 @@ def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def org(tmp_path_factory: pytest.TempPathFactory) -> tuple[Mapping, Records, dict[str, Any]]:
-    root = tmp_path_factory.mktemp("prepare-disk")
-    out = root / "acme"
-    generate_org(out, scale=200, seed=1, force=True)
-    mapping = org_mapping(out)
-    staged = extract(out, mapping, root)
+    out, mapping, staged = generated_org(tmp_path_factory.mktemp("prepare-disk"))
     return mapping, staged, context_kwargs(out)
 
 

@@ -13,24 +13,19 @@ from typing import Any
 
 import pytest
 
-from emulators.salesforce.generate import generate_org
 from shared.ids import to_18
 from shared.mapping import dedup
 from shared.mapping.activities import matches
 from shared.mapping.models import Mapping
 from shared.mapping.prepare import build_context, fields_read
 from shared.run import context_store
-from tests.shared.mapping.defects_run import extract, org_mapping
+from tests.shared.mapping.defects_run import generated_org
 from tests.shared.mapping.orgdata import OneShot, context_kwargs
 
 
 @pytest.fixture(scope="module")
 def org(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Mapping, dict[str, Any]]:
-    root = tmp_path_factory.mktemp("streaming")
-    out = root / "org"
-    generate_org(out, scale=300, seed=5, force=True)
-    mapping = org_mapping(out)
-    return out, mapping, extract(out, mapping, root)
+    return generated_org(tmp_path_factory.mktemp("streaming"), scale=300, seed=5)
 
 
 def test_one_pass_per_object_gives_the_same_context_as_lists(

@@ -22,7 +22,7 @@ from shared.mapping.transform import CompiledMapping, compile_mapping
 from shared.run import context_index, context_store
 from shared.run.context_index import ContextIndex, index_of
 from shared.stage.local import LocalStage
-from tests.shared.mapping.defects_run import extract, org_mapping
+from tests.shared.mapping.defects_run import generated_org
 from tests.shared.mapping.metadata_fixture import (
     default_mapping,
     default_metadata,
@@ -69,12 +69,7 @@ def compare_in_batches(
 def test_every_record_of_a_generated_org_transforms_the_same_from_the_index(
     tmp_path: Path,
 ) -> None:
-    from emulators.salesforce.generate import generate_org
-
-    org = tmp_path / "acme"
-    generate_org(org, scale=200, seed=1, force=True)
-    mapping = org_mapping(org)
-    staged = extract(org, mapping, tmp_path)
+    org, mapping, staged = generated_org(tmp_path)
     ctx = build_context(staged, mapping, **context_kwargs(org))
     compiled = compile_mapping(mapping, metadata_for(mapping), check=False)
     index = index_of(ctx, tmp_path / "ctx.sqlite")
